@@ -1,0 +1,362 @@
+"""Manual anonymization: check a member, then anonymize them.
+
+The :class:`Anonymizer` works only through :mod:`member_anonymization.ports`.
+:meth:`Anonymizer.anonymize` runs in one unit of work: it locks the member,
+re-evaluates the blockers on the locked state (so a contract signed a second
+earlier is caught), applies every effect of an anonymization, records reminders
+for the warnings and one audit entry, and commits once. Any failure rolls the
+whole unit back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import ClassVar, Literal, TypeAlias, final
+
+import attrs
+
+from member_anonymization.domain import (
+    AnonymizationMode,
+    AuditEntry,
+    Club,
+    ClubId,
+    EmployeeId,
+    MemberId,
+    NoteType,
+    Permission,
+    PersonalData,
+    Reminder,
+    RemovalCounts,
+)
+from member_anonymization.errors import UnknownClubError, UnknownEmployeeError, UnknownMemberError
+from member_anonymization.policy import (
+    AnonymizationWarning,
+    Blocker,
+    Eligibility,
+    MemberFacts,
+    evaluate,
+)
+from member_anonymization.ports import Clock, UnitOfWork, UnitOfWorkFactory
+
+__all__ = [
+    "AnonymizationOptions",
+    "AnonymizationResult",
+    "Anonymized",
+    "Anonymizer",
+    "NotPermitted",
+    "PlaceholderScheme",
+    "Refused",
+    "SystemClock",
+    "apply_anonymization",
+    "generic_placeholder",
+    "random_placeholder",
+]
+
+PlaceholderScheme: TypeAlias = Callable[[MemberId], PersonalData]
+"""Makes the replacement personal data for a member id.
+
+It must not look at the original values (it never receives them): replacements
+derived from personal data (hashes of names or e-mails) can be reversed by guessing.
+"""
+
+DELETED_NOTE_TYPES: frozenset[NoteType] = frozenset({NoteType.TRAINING_AND_HEALTH})
+
+
+def generic_placeholder(member_id: MemberId) -> PersonalData:
+    """The default scheme: the same neutral name for everyone, nothing else."""
+    return PersonalData(first_name="Anonymized", last_name="Member")
+
+
+def random_placeholder(member_id: MemberId) -> PersonalData:
+    """A neutral name with a random token, so that lists tell members apart."""
+    return PersonalData(first_name="Anonymized", last_name=f"Member {secrets.token_hex(3).upper()}")
+
+
+@final
+class SystemClock:
+    """The real clock, in UTC."""
+
+    def now(self) -> dt.datetime:
+        """The current instant."""
+        return dt.datetime.now(dt.UTC)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@final
+@attrs.frozen(kw_only=True)
+class AnonymizationOptions:
+    """What a club may configure.
+
+    Attributes:
+        delete_all_notes: Delete notes of every type, not only "training and
+            health" ones. Free-text notes can hold personal data; clubs that
+            cannot vouch for their notes should switch this on.
+        placeholder: The placeholder name scheme.
+        id_factory: Makes ids for new reminders and audit entries.
+    """
+
+    delete_all_notes: bool = False
+    placeholder: PlaceholderScheme = generic_placeholder
+    id_factory: Callable[[], str] = _new_id
+
+    @property
+    def deleted_note_types(self) -> frozenset[NoteType] | None:
+        """The note types to delete (``None``: every type)."""
+        return None if self.delete_all_notes else DELETED_NOTE_TYPES
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Anonymized:
+    """The member was anonymized.
+
+    Attributes:
+        at: The instant recorded as the anonymization time.
+        warnings: The warnings, each now a reminder for its club.
+        removed: How many records of each kind were removed.
+        audit_entry_id: The id of the audit entry written.
+    """
+
+    status: ClassVar[Literal["anonymized"]] = "anonymized"
+    member_id: MemberId
+    as_of: dt.date
+    at: dt.datetime
+    warnings: tuple[AnonymizationWarning, ...]
+    removed: RemovalCounts
+    audit_entry_id: str
+    blockers: ClassVar[tuple[Blocker, ...]] = ()
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Refused:
+    """Blockers applied; nothing was changed."""
+
+    status: ClassVar[Literal["refused"]] = "refused"
+    member_id: MemberId
+    as_of: dt.date
+    blockers: tuple[Blocker, ...]
+    warnings: tuple[AnonymizationWarning, ...]
+
+
+@final
+@attrs.frozen(kw_only=True)
+class NotPermitted:
+    """The actor lacks the permission; nothing was changed or revealed."""
+
+    status: ClassVar[Literal["not_permitted"]] = "not_permitted"
+    member_id: MemberId
+    actor_id: EmployeeId
+    permission: Permission = Permission.ANONYMIZE_MEMBER
+    blockers: ClassVar[tuple[Blocker, ...]] = ()
+    warnings: ClassVar[tuple[AnonymizationWarning, ...]] = ()
+
+
+AnonymizationResult: TypeAlias = Anonymized | Refused | NotPermitted
+"""What :meth:`Anonymizer.anonymize` returns; ``match`` on it."""
+
+
+def local_today(club: Club, clock: Clock) -> dt.date:
+    """The club's local date now."""
+    return club.local_date(clock.now())
+
+
+def _home_club(clubs: Mapping[ClubId, Club], club_id: ClubId) -> Club:
+    try:
+        return clubs[club_id]
+    except KeyError:
+        raise UnknownClubError(club_id) from None
+
+
+def apply_anonymization(
+    uow: UnitOfWork,
+    batch: Sequence[tuple[MemberFacts, Eligibility]],
+    *,
+    at: dt.datetime,
+    mode: AnonymizationMode,
+    actor_id: EmployeeId | None,
+    options: AnonymizationOptions,
+) -> dict[MemberId, tuple[RemovalCounts, str]]:
+    """Apply every effect of an anonymization to eligible, locked members.
+
+    Used by the manual path (a batch of one) and the retention sweep alike, so
+    that both leave the same end state. It does not commit.
+
+    Args:
+        uow: The entered unit of work holding the members' locks.
+        batch: Each member's facts and their (eligible) verdict.
+        at: The anonymization instant.
+        mode: Manual or retention.
+        actor_id: The employee, or ``None`` for retention.
+        options: The club's options.
+
+    Returns:
+        Per member id: what was removed and the id of the audit entry.
+    """
+    if not batch:
+        return {}
+    ids = [facts.member_id for facts, _ in batch]
+    uow.members.replace_personal_data({mid: options.placeholder(mid) for mid in ids})
+    photos = uow.members.delete_photos(ids)
+    logs = uow.records.delete_log_entries(ids)
+    documents = uow.records.delete_documents(ids)
+    measurements = uow.records.delete_measurements(ids)
+    exercises = uow.records.delete_exercises(ids)
+    notes = uow.records.delete_notes(ids, note_types=options.deleted_note_types)
+    uow.members.mark_anonymized(ids, at)
+
+    reminders: list[Reminder] = []
+    entries: list[AuditEntry] = []
+    out: dict[MemberId, tuple[RemovalCounts, str]] = {}
+    for facts, verdict in batch:
+        mid = facts.member_id
+        for warning in verdict.warnings:
+            reminders.append(
+                Reminder(
+                    id=options.id_factory(),
+                    member_id=mid,
+                    club_id=warning.club_id,
+                    kind=warning.code,
+                    created_at=at,
+                    amount=warning.amount,
+                    currency=warning.currency,
+                )
+            )
+        removed = RemovalCounts(
+            personal_data=1,
+            photo=photos.get(mid, 0),
+            log_entries=logs.get(mid, 0),
+            documents=documents.get(mid, 0),
+            measurements=measurements.get(mid, 0),
+            exercises=exercises.get(mid, 0),
+            notes=notes.get(mid, 0),
+        )
+        entry = AuditEntry(
+            id=options.id_factory(),
+            member_id=mid,
+            actor_id=actor_id,
+            at=at,
+            mode=mode,
+            removed=removed,
+        )
+        entries.append(entry)
+        out[mid] = (removed, entry.id)
+    if reminders:
+        uow.reminders.add(reminders)
+    uow.audit.add(entries)
+    return out
+
+
+@final
+class Anonymizer:
+    """Checks and anonymizes one member at a time, through the ports.
+
+    Args:
+        unit_of_work: Opens a fresh unit of work for each operation.
+        clock: The current time (its instant is stored; "today" is the home
+            club's local date of it).
+        options: The club's options.
+    """
+
+    def __init__(
+        self,
+        unit_of_work: UnitOfWorkFactory | Callable[[], UnitOfWork],
+        *,
+        clock: Clock | None = None,
+        options: AnonymizationOptions | None = None,
+    ) -> None:
+        self._uow = unit_of_work
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._options = options if options is not None else AnonymizationOptions()
+
+    @property
+    def options(self) -> AnonymizationOptions:
+        """The options in force."""
+        return self._options
+
+    def _verdict(
+        self, uow: UnitOfWork, member_id: MemberId, as_of: dt.date | None
+    ) -> tuple[MemberFacts, Eligibility]:
+        facts = uow.facts.load_facts([member_id]).get(member_id)
+        if facts is None:
+            raise UnknownMemberError(member_id)
+        clubs = uow.clubs.network_clubs()
+        day = as_of
+        if day is None:
+            day = local_today(_home_club(clubs, facts.member.home_club_id), self._clock)
+        return facts, evaluate(facts, clubs=clubs, as_of=day)
+
+    def check(self, member_id: MemberId, *, as_of: dt.date | None = None) -> Eligibility:
+        """Every blocker and warning for the member. Changes nothing.
+
+        Args:
+            member_id: The member.
+            as_of: "Today"; by default the home club's local date.
+
+        Raises:
+            UnknownMemberError: No such member.
+        """
+        with self._uow() as uow:
+            return self._verdict(uow, member_id, as_of)[1]
+
+    def anonymize(
+        self, member_id: MemberId, *, actor: EmployeeId, as_of: dt.date | None = None
+    ) -> AnonymizationResult:
+        """Anonymize the member, completely or not at all.
+
+        Args:
+            member_id: The member.
+            actor: The employee pressing "anonymize"; needs ``anonymize_member``.
+            as_of: "Today"; by default the home club's local date.
+
+        Returns:
+            :class:`Anonymized`, :class:`Refused` (with every blocker) or
+            :class:`NotPermitted`. Only ``Anonymized`` changed anything.
+
+        Raises:
+            UnknownEmployeeError: No such employee.
+            UnknownMemberError: No such member (checked after the permission,
+                so that an actor without it learns nothing).
+        """
+        with self._uow() as uow:
+            employee = uow.employees.get(actor)
+            if employee is None:
+                raise UnknownEmployeeError(actor)
+            if not employee.may(Permission.ANONYMIZE_MEMBER):
+                return NotPermitted(member_id=member_id, actor_id=actor)
+            if not uow.members.lock([member_id]):
+                raise UnknownMemberError(member_id)
+            facts, verdict = self._verdict(uow, member_id, as_of)
+            if not verdict.eligible:
+                uow.rollback()
+                return Refused(
+                    member_id=member_id,
+                    as_of=verdict.as_of,
+                    blockers=verdict.blockers,
+                    warnings=verdict.warnings,
+                )
+            at = self._clock.now()
+            done = apply_anonymization(
+                uow,
+                [(facts, verdict)],
+                at=at,
+                mode=AnonymizationMode.MANUAL,
+                actor_id=actor,
+                options=self._options,
+            )
+            uow.commit()
+        removed, audit_id = done[member_id]
+        return Anonymized(
+            member_id=member_id,
+            as_of=verdict.as_of,
+            at=at,
+            warnings=verdict.warnings,
+            removed=removed,
+            audit_entry_id=audit_id,
+        )

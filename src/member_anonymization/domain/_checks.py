@@ -1,0 +1,240 @@
+"""Construction-time validation of domain records.
+
+Every domain record checks all of its fields when it is built and reports every
+problem at once in one :class:`InvalidRecordError`. Messages name the record
+type, its id (ids are not personal data) and the field, and say what is wrong;
+they never repeat the offending value, because it may be personal data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Any, Final, final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+
+Check = Callable[[Any], "str | None"]
+"""A check returns ``None`` when the value is valid, or a reason (no value)."""
+
+MAX_ID_LENGTH: Final = 200
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+@final
+@attrs.frozen
+class FieldProblem:
+    """One invalid field of a record: which field and why, never the value."""
+
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.reason}"
+
+
+class InvalidRecordError(ValueError):
+    """A domain record was built with invalid values.
+
+    Attributes:
+        record_type: The class name of the record, such as ``"Contract"``.
+        record_id: The record's id when it is itself valid, else ``None``.
+        problems: Every invalid field, in declaration order.
+    """
+
+    def __init__(
+        self, record_type: str, record_id: str | None, problems: Iterable[FieldProblem]
+    ) -> None:
+        self.record_type = record_type
+        self.record_id = record_id
+        self.problems = tuple(problems)
+        where = record_type if record_id is None else f"{record_type} {record_id!r}"
+        details = "; ".join(str(p) for p in self.problems)
+        super().__init__(f"invalid {where}: {details}")
+
+
+def validate(record: object, checks: Iterable[tuple[str, Check]], *extra: FieldProblem) -> None:
+    """Run ``checks`` on the fields of ``record``; raise once with every problem."""
+    problems = [
+        FieldProblem(name, reason)
+        for name, check in checks
+        if (reason := check(getattr(record, name))) is not None
+    ]
+    problems.extend(extra)
+    if problems:
+        raw_id = getattr(record, "id", None)
+        record_id = raw_id if ident(raw_id) is None else None
+        raise InvalidRecordError(type(record).__name__, record_id, problems)
+
+
+def optional(check: Check) -> Check:
+    """Allow ``None`` besides what ``check`` accepts."""
+
+    def _optional(value: Any) -> str | None:
+        return None if value is None else check(value)
+
+    return _optional
+
+
+def ident(value: Any) -> str | None:
+    """A record id: a non-empty string without surrounding white space."""
+    if not isinstance(value, str):
+        return "must be a string id"
+    if not value or value.strip() != value:
+        return "must be a non-empty id without surrounding white space"
+    if len(value) > MAX_ID_LENGTH:
+        return f"must be at most {MAX_ID_LENGTH} characters"
+    return None
+
+
+def text(value: Any) -> str | None:
+    """A required, non-blank string."""
+    if not isinstance(value, str):
+        return "must be a string"
+    if not value.strip():
+        return "must not be blank"
+    return None
+
+
+def any_text(value: Any) -> str | None:
+    """A string that may be empty (free text)."""
+    return None if isinstance(value, str) else "must be a string"
+
+
+def day(value: Any) -> str | None:
+    """A calendar date (not a datetime)."""
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        return "must be a date"
+    return None
+
+
+def instant(value: Any) -> str | None:
+    """A timezone-aware datetime."""
+    if not isinstance(value, dt.datetime):
+        return "must be a datetime"
+    if value.tzinfo is None or value.utcoffset() is None:
+        return "must be timezone-aware (a timestamp with an offset)"
+    return None
+
+
+def decimal(value: Any) -> str | None:
+    """A finite :class:`~decimal.Decimal` (never a float)."""
+    if isinstance(value, float):
+        return "must be a Decimal, not a float"
+    if not isinstance(value, Decimal):
+        return "must be a Decimal"
+    if not value.is_finite():
+        return "must be a finite number"
+    return None
+
+
+def non_negative_decimal(value: Any) -> str | None:
+    """A finite, non-negative Decimal."""
+    reason = decimal(value)
+    if reason is None and value < 0:
+        return "must not be negative"
+    return reason
+
+
+def currency(value: Any) -> str | None:
+    """An ISO 4217 code: three capital letters."""
+    if not isinstance(value, str) or not _CURRENCY.fullmatch(value):
+        return "must be an ISO 4217 currency code (three capital letters)"
+    return None
+
+
+def boolean(value: Any) -> str | None:
+    """A real ``bool``."""
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def count(value: Any) -> str | None:
+    """A non-negative integer (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return "must be an integer"
+    if value < 0:
+        return "must not be negative"
+    return None
+
+
+def member_of(enum_type: type[enum.Enum]) -> Check:
+    """A member of ``enum_type``."""
+
+    def _member_of(value: Any) -> str | None:
+        if isinstance(value, enum_type):
+            return None
+        allowed = ", ".join(str(m.value) for m in enum_type)
+        return f"must be one of: {allowed}"
+
+    return _member_of
+
+
+def each(check: Check, *, unique: bool = False) -> Check:
+    """A tuple whose every item passes ``check``."""
+
+    def _each(value: Any) -> str | None:
+        if not isinstance(value, tuple):
+            return "must be a tuple"
+        for index, item in enumerate(value):
+            reason = check(item)
+            if reason is not None:
+                return f"item {index} {reason}"
+        if unique and len(set(value)) != len(value):
+            return "must not repeat an item"
+        return None
+
+    return _each
+
+
+def frozenset_of(check: Check) -> Check:
+    """A frozenset whose every item passes ``check``."""
+
+    def _frozenset_of(value: Any) -> str | None:
+        if not isinstance(value, frozenset):
+            return "must be a frozenset"
+        for item in value:
+            reason = check(item)
+            if reason is not None:
+                return f"an item {reason}"
+        return None
+
+    return _frozenset_of
+
+
+def instance(cls: type) -> Check:
+    """An instance of ``cls``."""
+
+    def _instance(value: Any) -> str | None:
+        return None if isinstance(value, cls) else f"must be a {cls.__name__}"
+
+    return _instance
+
+
+def timezone(value: Any) -> str | None:
+    """An IANA time zone name known to this system."""
+    if not isinstance(value, str) or not value:
+        return "must be an IANA time zone name"
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "must be an IANA time zone name known to this system"
+    return None
+
+
+def not_before(
+    record: object, later: str, earlier: str, *, reason: str | None = None
+) -> tuple[FieldProblem, ...]:
+    """Problems when ``record.later`` is set and precedes ``record.earlier``."""
+    a = getattr(record, later)
+    b = getattr(record, earlier)
+    try:
+        wrong = a is not None and b is not None and a < b
+    except TypeError:  # mismatched types are already reported by their own checks
+        return ()
+    if wrong:
+        return (FieldProblem(later, reason or f"must not be before {earlier}"),)
+    return ()

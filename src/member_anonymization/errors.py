@@ -1,0 +1,90 @@
+"""Exceptions for bad input. Messages hold ids, never personal data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import final
+
+import attrs
+
+__all__ = [
+    "DatasetError",
+    "DatasetProblem",
+    "MemberAnonymizationError",
+    "UnknownClubError",
+    "UnknownEmployeeError",
+    "UnknownMemberError",
+]
+
+
+class MemberAnonymizationError(Exception):
+    """Base class of the library's exceptions."""
+
+
+class UnknownMemberError(MemberAnonymizationError, LookupError):
+    """No member has the given id."""
+
+    def __init__(self, member_id: str) -> None:
+        self.member_id = member_id
+        super().__init__(f"no member with id {member_id!r}")
+
+
+class UnknownEmployeeError(MemberAnonymizationError, LookupError):
+    """No employee has the given id."""
+
+    def __init__(self, employee_id: str) -> None:
+        self.employee_id = employee_id
+        super().__init__(f"no employee with id {employee_id!r}")
+
+
+class UnknownClubError(MemberAnonymizationError, LookupError):
+    """No club of the network has the given id."""
+
+    def __init__(self, club_id: str) -> None:
+        self.club_id = club_id
+        super().__init__(f"no club with id {club_id!r}")
+
+
+@final
+@attrs.frozen(kw_only=True)
+class DatasetProblem:
+    """One problem of a dataset file: where it is and what is wrong.
+
+    Attributes:
+        collection: The top-level key, such as ``"members"`` (empty for the file).
+        index: The record's position in that list, when it is in one.
+        record_id: The record's id, when it has a valid one.
+        field: The field, dotted for nested ones, when one field is at fault.
+        message: What is wrong. Never the value itself.
+    """
+
+    collection: str
+    message: str
+    index: int | None = None
+    record_id: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.collection or "file"
+        if self.index is not None:
+            where += f"[{self.index}]"
+        if self.record_id is not None:
+            where += f" (id {self.record_id!r})"
+        if self.field:
+            where += f" field {self.field!r}"
+        return f"{where}: {self.message}"
+
+
+class DatasetError(MemberAnonymizationError, ValueError):
+    """A dataset (or export) file is invalid. Lists every problem found."""
+
+    def __init__(self, problems: Iterable[DatasetProblem]) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        first = str(self.problems[0]) if self.problems else "unknown problem"
+        more = "" if count <= 1 else f" (and {count - 1} more problem{'s' if count > 2 else ''})"
+        super().__init__(f"invalid dataset: {first}{more}")
+
+    def describe(self) -> str:
+        """Every problem, one per line."""
+        return "\n".join(str(p) for p in self.problems)

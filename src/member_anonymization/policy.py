@@ -1,0 +1,434 @@
+"""The blocker policy: may this member be anonymized on this date?
+
+:func:`evaluate` is a pure function of a member's facts, the network's clubs and
+a date. It returns every blocker and every warning at once as small immutable
+results with stable codes; it never raises for a blocked member and never
+returns bare strings. Callers ``match`` on the result classes::
+
+    for blocker in evaluate(facts, clubs=clubs, as_of=today).blockers:
+        match blocker:
+            case ActiveContract(contract_id=cid):
+                ...
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import ClassVar, Final, Literal, TypeAlias, final
+
+import attrs
+
+from member_anonymization.domain import _checks as c
+from member_anonymization.domain.contracts import Contract
+from member_anonymization.domain.finance import CollectionCase, Installment, Purchase, Wallet
+from member_anonymization.domain.members import Member
+from member_anonymization.domain.organisation import Club
+from member_anonymization.domain.values import ClubId, MemberId
+
+__all__ = [
+    "BLOCKER_CODES",
+    "WARNING_CODES",
+    "ActiveContract",
+    "AlreadyAnonymized",
+    "AnonymizationWarning",
+    "Arrears",
+    "ArrearsUnderCollection",
+    "Blocker",
+    "Eligibility",
+    "FutureContract",
+    "Language",
+    "MemberFacts",
+    "OpenCollectionCase",
+    "ProcessingRestricted",
+    "UnpaidPurchases",
+    "WalletFunds",
+    "evaluate",
+]
+
+Language: TypeAlias = Literal["en", "pl"]
+"""Languages of the human messages."""
+
+
+def _day(value: dt.date | None, lang: Language) -> str:
+    if value is None:
+        return "open-ended" if lang == "en" else "bezterminowo"
+    return value.isoformat()
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ActiveContract:
+    """A contract in any club of the network runs on the date (``active_contract``)."""
+
+    code: ClassVar[Literal["active_contract"]] = "active_contract"
+    contract_id: str
+    club_id: ClubId
+    start: dt.date
+    effective_end: dt.date | None
+
+    def message(self, lang: Language = "en") -> str:
+        """The human message, in English or Polish."""
+        end = _day(self.effective_end, lang)
+        if lang == "pl":
+            return (
+                f"Klubowicz ma aktywną umowę {self.contract_id} w klubie {self.club_id} "
+                f"(od {self.start.isoformat()} do {end})."
+            )
+        return (
+            f"Contract {self.contract_id} in club {self.club_id} is active "
+            f"(from {self.start.isoformat()} to {end})."
+        )
+
+
+@final
+@attrs.frozen(kw_only=True)
+class FutureContract:
+    """A contract starts after the date (``future_contract``)."""
+
+    code: ClassVar[Literal["future_contract"]] = "future_contract"
+    contract_id: str
+    club_id: ClubId
+    start: dt.date
+
+    def message(self, lang: Language = "en") -> str:
+        """The human message, in English or Polish."""
+        if lang == "pl":
+            return (
+                f"Umowa {self.contract_id} w klubie {self.club_id} zaczyna się "
+                f"w przyszłości ({self.start.isoformat()})."
+            )
+        return (
+            f"Contract {self.contract_id} in club {self.club_id} starts in the future "
+            f"({self.start.isoformat()})."
+        )
+
+
+@final
+@attrs.frozen(kw_only=True)
+class OpenCollectionCase:
+    """A debt-collection case in any club of the network is not closed."""
+
+    code: ClassVar[Literal["open_collection_case"]] = "open_collection_case"
+    case_id: str
+    club_id: ClubId
+    opened_on: dt.date
+
+    def message(self, lang: Language = "en") -> str:
+        """The human message, in English or Polish."""
+        if lang == "pl":
+            return (
+                f"Kartoteka windykacji {self.case_id} w klubie {self.club_id} "
+                f"(otwarta {self.opened_on.isoformat()}) nie jest zamknięta."
+            )
+        return (
+            f"Debt-collection case {self.case_id} in club {self.club_id} "
+            f"(opened {self.opened_on.isoformat()}) is not closed."
+        )
+
+
+@final
+@attrs.frozen(kw_only=True)
+class WalletFunds:
+    """Money is left in the member's wallet (``wallet_funds``)."""
+
+    code: ClassVar[Literal["wallet_funds"]] = "wallet_funds"
+    amount: Decimal
+    currency: str
+
+    def message(self, lang: Language = "en") -> str:
+        """The human message, in English or Polish."""
+        if lang == "pl":
+            return f"Klubowicz ma środki w Portfelu: {self.amount} {self.currency}."
+        return f"The member's wallet holds {self.amount} {self.currency}."
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ProcessingRestricted:
+    """The "restrict processing" switch is on (``processing_restricted``)."""
+
+    code: ClassVar[Literal["processing_restricted"]] = "processing_restricted"
+
+    def message(self, lang: Language = "en") -> str:
+        """The human message, in English or Polish."""
+        if lang == "pl":
+            return "Na Profilu klubowicza włączona jest opcja „Ogranicz przetwarzanie danych”."
+        return '"Restrict processing" is switched on for this member.'
+
+
+@final
+@attrs.frozen(kw_only=True)
+class AlreadyAnonymized:
+    """The member is already anonymized (``already_anonymized``)."""
+
+    code: ClassVar[Literal["already_anonymized"]] = "already_anonymized"
+    anonymized_at: dt.datetime
+
+    def message(self, lang: Language = "en") -> str:
+        """The human message, in English or Polish."""
+        when = self.anonymized_at.date().isoformat()
+        if lang == "pl":
+            return f"Klubowicz jest już zanonimizowany ({when})."
+        return f"The member is already anonymized ({when})."
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ArrearsUnderCollection:
+    """Overdue installments in a club that uses debt collection.
+
+    Our reading of the rules: such debt belongs to debt collection and blocks.
+    """
+
+    code: ClassVar[Literal["arrears_under_collection"]] = "arrears_under_collection"
+    club_id: ClubId
+    amount: Decimal
+    currency: str
+    installment_ids: tuple[str, ...]
+
+    def message(self, lang: Language = "en") -> str:
+        """The human message, in English or Polish."""
+        if lang == "pl":
+            return (
+                f"Zaległe raty na kwotę {self.amount} {self.currency} w klubie "
+                f"{self.club_id}, który korzysta z windykacji."
+            )
+        return (
+            f"Overdue installments of {self.amount} {self.currency} in club "
+            f"{self.club_id}, which uses debt collection."
+        )
+
+
+@final
+@attrs.frozen(kw_only=True)
+class UnpaidPurchases:
+    """Unpaid purchases in a club: a warning that becomes a reminder."""
+
+    code: ClassVar[Literal["unpaid_purchases"]] = "unpaid_purchases"
+    club_id: ClubId
+    amount: Decimal
+    currency: str
+    purchase_ids: tuple[str, ...]
+
+    def message(self, lang: Language = "en") -> str:
+        """The human message, in English or Polish."""
+        if lang == "pl":
+            return (
+                f"Niezapłacone zakupy na kwotę {self.amount} {self.currency} w klubie "
+                f"{self.club_id}; informacja trafi do Przypomnień."
+            )
+        return (
+            f"Unpaid purchases of {self.amount} {self.currency} in club {self.club_id}; "
+            "a reminder is created."
+        )
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Arrears:
+    """Overdue installments in a club without debt collection: a warning."""
+
+    code: ClassVar[Literal["arrears"]] = "arrears"
+    club_id: ClubId
+    amount: Decimal
+    currency: str
+    installment_ids: tuple[str, ...]
+
+    def message(self, lang: Language = "en") -> str:
+        """The human message, in English or Polish."""
+        if lang == "pl":
+            return (
+                f"Zaległe raty na kwotę {self.amount} {self.currency} w klubie "
+                f"{self.club_id}, który nie korzysta z windykacji; informacja trafi "
+                "do Przypomnień."
+            )
+        return (
+            f"Overdue installments of {self.amount} {self.currency} in club "
+            f"{self.club_id}, which does not use debt collection; a reminder is created."
+        )
+
+
+Blocker: TypeAlias = (
+    ActiveContract
+    | FutureContract
+    | OpenCollectionCase
+    | WalletFunds
+    | ProcessingRestricted
+    | AlreadyAnonymized
+    | ArrearsUnderCollection
+)
+"""Anything that refuses an anonymization."""
+
+AnonymizationWarning: TypeAlias = UnpaidPurchases | Arrears
+"""Anything that lets an anonymization go ahead but leaves a reminder."""
+
+BLOCKER_CODES: Final = (
+    "active_contract",
+    "future_contract",
+    "open_collection_case",
+    "wallet_funds",
+    "processing_restricted",
+    "already_anonymized",
+    "arrears_under_collection",
+)
+"""Every blocker code, in the order results are reported."""
+
+WARNING_CODES: Final = ("unpaid_purchases", "arrears")
+"""Every warning code, in the order results are reported."""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class MemberFacts:
+    """Everything the policy needs to know about one member, network-wide.
+
+    Every record must belong to ``member``; construction checks it.
+    """
+
+    member: Member
+    contracts: tuple[Contract, ...] = ()
+    collection_cases: tuple[CollectionCase, ...] = ()
+    wallets: tuple[Wallet, ...] = ()
+    installments: tuple[Installment, ...] = ()
+    purchases: tuple[Purchase, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        checks: list[tuple[str, c.Check]] = [("member", c.instance(Member))]
+        kinds: tuple[tuple[str, type], ...] = (
+            ("contracts", Contract),
+            ("collection_cases", CollectionCase),
+            ("wallets", Wallet),
+            ("installments", Installment),
+            ("purchases", Purchase),
+        )
+        checks.extend((name, c.each(c.instance(kind))) for name, kind in kinds)
+        foreign: list[c.FieldProblem] = []
+        if isinstance(self.member, Member):
+            for name, _ in kinds:
+                records = getattr(self, name)
+                if isinstance(records, tuple) and any(
+                    getattr(r, "member_id", None) != self.member.id for r in records
+                ):
+                    foreign.append(c.FieldProblem(name, "holds a record of another member"))
+        c.validate(self, checks, *foreign)
+
+    @property
+    def member_id(self) -> MemberId:
+        """The member's id."""
+        return self.member.id
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Eligibility:
+    """The policy's verdict: every blocker and warning, as of a date."""
+
+    member_id: MemberId
+    as_of: dt.date
+    blockers: tuple[Blocker, ...] = ()
+    warnings: tuple[AnonymizationWarning, ...] = ()
+
+    @property
+    def eligible(self) -> bool:
+        """No blocker applies: the member may be anonymized."""
+        return not self.blockers
+
+    @property
+    def blocker_codes(self) -> tuple[str, ...]:
+        """The codes of the blockers, in report order, without repeats."""
+        return tuple(dict.fromkeys(b.code for b in self.blockers))
+
+    @property
+    def warning_codes(self) -> tuple[str, ...]:
+        """The codes of the warnings, in report order, without repeats."""
+        return tuple(dict.fromkeys(w.code for w in self.warnings))
+
+
+def _totals(
+    items: Iterable[tuple[ClubId, str, Decimal, str]],
+) -> dict[tuple[ClubId, str], tuple[Decimal, tuple[str, ...]]]:
+    """Sum amounts per (club, currency), keeping the contributing ids sorted."""
+    sums: dict[tuple[ClubId, str], Decimal] = defaultdict(Decimal)
+    ids: dict[tuple[ClubId, str], list[str]] = defaultdict(list)
+    for club_id, currency, amount, record_id in items:
+        sums[(club_id, currency)] += amount
+        ids[(club_id, currency)].append(record_id)
+    return {key: (sums[key], tuple(sorted(ids[key]))) for key in sorted(sums)}
+
+
+def evaluate(facts: MemberFacts, *, clubs: Mapping[ClubId, Club], as_of: dt.date) -> Eligibility:
+    """Return every blocker and warning for ``facts`` on the date ``as_of``.
+
+    Args:
+        facts: The member and their records in every club of the network.
+        clubs: The network's clubs by id; it must hold every club an
+            installment refers to (whether it uses debt collection decides
+            between a blocker and a warning).
+        as_of: "Today": the club's local date.
+
+    Raises:
+        KeyError: An installment refers to a club missing from ``clubs``.
+    """
+    member = facts.member
+    blockers: list[Blocker] = []
+
+    for contract in sorted(facts.contracts, key=lambda k: (k.start, k.id)):
+        if contract.is_active_on(as_of):
+            blockers.append(
+                ActiveContract(
+                    contract_id=contract.id,
+                    club_id=contract.club_id,
+                    start=contract.start,
+                    effective_end=contract.effective_end,
+                )
+            )
+    for contract in sorted(facts.contracts, key=lambda k: (k.start, k.id)):
+        if contract.starts_after(as_of):
+            blockers.append(
+                FutureContract(
+                    contract_id=contract.id, club_id=contract.club_id, start=contract.start
+                )
+            )
+    for case in sorted(facts.collection_cases, key=lambda k: (k.opened_on, k.id)):
+        if case.is_open_on(as_of):
+            blockers.append(
+                OpenCollectionCase(case_id=case.id, club_id=case.club_id, opened_on=case.opened_on)
+            )
+    funds: dict[str, Decimal] = defaultdict(Decimal)
+    for wallet in facts.wallets:
+        funds[wallet.currency] += wallet.balance
+    for currency in sorted(funds):
+        if funds[currency] > 0:
+            blockers.append(WalletFunds(amount=funds[currency], currency=currency))
+    if member.restrict_processing:
+        blockers.append(ProcessingRestricted())
+    if member.anonymized_at is not None:
+        blockers.append(AlreadyAnonymized(anonymized_at=member.anonymized_at))
+
+    overdue = [i for i in facts.installments if i.is_overdue_on(as_of)]
+    arrears = _totals((i.club_id, i.currency, i.amount, i.id) for i in overdue)
+    warnings: list[AnonymizationWarning] = []
+    for (club_id, currency), (amount, ids) in arrears.items():
+        if clubs[club_id].uses_debt_collection:
+            blockers.append(
+                ArrearsUnderCollection(
+                    club_id=club_id, amount=amount, currency=currency, installment_ids=ids
+                )
+            )
+
+    unpaid = _totals((p.club_id, p.currency, p.amount, p.id) for p in facts.purchases if not p.paid)
+    for (club_id, currency), (amount, ids) in unpaid.items():
+        warnings.append(
+            UnpaidPurchases(club_id=club_id, amount=amount, currency=currency, purchase_ids=ids)
+        )
+    for (club_id, currency), (amount, ids) in arrears.items():
+        if not clubs[club_id].uses_debt_collection:
+            warnings.append(
+                Arrears(club_id=club_id, amount=amount, currency=currency, installment_ids=ids)
+            )
+    return Eligibility(
+        member_id=member.id, as_of=as_of, blockers=tuple(blockers), warnings=tuple(warnings)
+    )

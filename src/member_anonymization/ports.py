@@ -1,0 +1,309 @@
+"""The repository protocols a host application implements.
+
+The library never touches a database itself: the services (the anonymizer, the
+exporter, the retention sweep) work only through these :class:`typing.Protocol`
+classes, which a host implements over its own schema. ``member_anonymization.testing``
+implements all of them in memory, and ``member_anonymization.adapters.sql`` over
+a reference SQL schema: both are worked examples.
+
+Rules every implementation must follow:
+
+* **One transaction.** Every repository reached through one :class:`UnitOfWork`
+  reads and writes inside that unit's single transaction.
+* **Nothing sticks without commit.** Leaving the ``with`` block without
+  :meth:`UnitOfWork.commit` rolls everything back, also after an exception.
+* **Locks last until the unit ends.** :meth:`MemberRepository.lock` holds the
+  members' rows until commit or rollback, so that a second worker waits (or skips
+  them) and a contract committed by another transaction is either seen by the
+  re-check or waits for it.
+* **Batches.** Methods take several member ids so that an adapter can use one
+  set-based statement for a whole batch; the manual path passes one id. Counts
+  come back per member id; a member with nothing to delete may be absent.
+* **Invoices and receipts are read-only.** :class:`AccountingReader` has no
+  method that writes, and nothing in the library writes them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Protocol, Self
+
+from member_anonymization.domain import (
+    AuditEntry,
+    ClassBooking,
+    Club,
+    ClubId,
+    Document,
+    Employee,
+    EmployeeId,
+    Exercise,
+    Invoice,
+    LogEntry,
+    Measurement,
+    Member,
+    MemberId,
+    Note,
+    NoteType,
+    PersonalData,
+    Receipt,
+    Reminder,
+    Visit,
+)
+from member_anonymization.policy import MemberFacts
+
+__all__ = [
+    "AccountingReader",
+    "AuditLog",
+    "Clock",
+    "ClubReader",
+    "EmployeeReader",
+    "ErasableRecords",
+    "FactsReader",
+    "MemberRepository",
+    "ProfileReader",
+    "ReminderWriter",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+]
+
+
+class Clock(Protocol):
+    """The current time."""
+
+    def now(self) -> dt.datetime:
+        """The current instant, timezone-aware."""
+        ...
+
+
+class ClubReader(Protocol):
+    """The clubs of the network (read-only)."""
+
+    def network_clubs(self) -> Mapping[ClubId, Club]:
+        """Every club of the network, by id."""
+        ...
+
+
+class EmployeeReader(Protocol):
+    """Employees and their permissions (read-only)."""
+
+    def get(self, employee_id: EmployeeId) -> Employee | None:
+        """The employee, or ``None`` when there is no such employee."""
+        ...
+
+
+class MemberRepository(Protocol):
+    """Members: reading, locking, and the changes anonymization makes to them."""
+
+    def get(self, member_id: MemberId) -> Member | None:
+        """The member as stored now, or ``None``; takes no lock."""
+        ...
+
+    def lock(
+        self, member_ids: Sequence[MemberId], *, skip_locked: bool = False
+    ) -> Sequence[MemberId]:
+        """Lock the members' rows until the unit of work ends.
+
+        Args:
+            member_ids: The members to lock.
+            skip_locked: Skip members another transaction holds instead of
+                waiting for them (for several bulk workers at once).
+
+        Returns:
+            The ids that exist and are now locked by this unit of work.
+        """
+        ...
+
+    def replace_personal_data(self, replacements: Mapping[MemberId, PersonalData]) -> None:
+        """Overwrite every personal field of each member with the given values."""
+        ...
+
+    def delete_photos(self, member_ids: Sequence[MemberId]) -> Mapping[MemberId, int]:
+        """Delete the members' photos; return how many were deleted per member."""
+        ...
+
+    def mark_anonymized(self, member_ids: Sequence[MemberId], at: dt.datetime) -> None:
+        """Record that the members were anonymized at ``at``."""
+        ...
+
+
+class FactsReader(Protocol):
+    """What the blocker policy needs, in every club of the network."""
+
+    def load_facts(self, member_ids: Sequence[MemberId]) -> Mapping[MemberId, MemberFacts]:
+        """Each member's facts in every club of the network; unknown ids left out.
+
+        The facts are the member with their contracts, collection cases,
+        wallets, installments and purchases. An adapter answers a batch in a
+        fixed number of queries, never one query per member per record kind.
+        """
+        ...
+
+
+class ErasableRecords(Protocol):
+    """The records anonymization deletes (Log, Documents, training and health)."""
+
+    def delete_log_entries(self, member_ids: Sequence[MemberId]) -> Mapping[MemberId, int]:
+        """Delete the members' log entries; return the counts per member."""
+        ...
+
+    def delete_documents(self, member_ids: Sequence[MemberId]) -> Mapping[MemberId, int]:
+        """Delete the members' documents and their content; return the counts."""
+        ...
+
+    def delete_measurements(self, member_ids: Sequence[MemberId]) -> Mapping[MemberId, int]:
+        """Delete the members' measurements; return the counts per member."""
+        ...
+
+    def delete_exercises(self, member_ids: Sequence[MemberId]) -> Mapping[MemberId, int]:
+        """Delete the members' exercises; return the counts per member."""
+        ...
+
+    def delete_notes(
+        self, member_ids: Sequence[MemberId], *, note_types: Collection[NoteType] | None
+    ) -> Mapping[MemberId, int]:
+        """Delete the members' notes of ``note_types`` (``None``: of every type)."""
+        ...
+
+
+class ReminderWriter(Protocol):
+    """Reminders (Przypomnienia) for the clubs' staff."""
+
+    def add(self, reminders: Sequence[Reminder]) -> None:
+        """Store the reminders."""
+        ...
+
+
+class AuditLog(Protocol):
+    """The audit trail. Entries never hold personal data."""
+
+    def add(self, entries: Sequence[AuditEntry]) -> None:
+        """Store the entries."""
+        ...
+
+
+class AccountingReader(Protocol):
+    """Invoices and receipts: read-only, by design."""
+
+    def invoices_of(self, member_id: MemberId) -> Iterable[Invoice]:
+        """The member's invoices, exactly as issued."""
+        ...
+
+    def receipts_of(self, member_id: MemberId) -> Iterable[Receipt]:
+        """The member's receipts, exactly as issued."""
+        ...
+
+
+class ProfileReader(Protocol):
+    """The rest of a member's profile, for the export. Results may be streamed."""
+
+    def visits_of(self, member_id: MemberId) -> Iterable[Visit]:
+        """The member's visits."""
+        ...
+
+    def class_bookings_of(self, member_id: MemberId) -> Iterable[ClassBooking]:
+        """The member's class bookings."""
+        ...
+
+    def measurements_of(self, member_id: MemberId) -> Iterable[Measurement]:
+        """The member's measurements."""
+        ...
+
+    def exercises_of(self, member_id: MemberId) -> Iterable[Exercise]:
+        """The member's exercises."""
+        ...
+
+    def notes_of(self, member_id: MemberId) -> Iterable[Note]:
+        """The member's notes, of every type."""
+        ...
+
+    def log_entries_of(self, member_id: MemberId) -> Iterable[LogEntry]:
+        """The member's log entries."""
+        ...
+
+    def documents_of(self, member_id: MemberId) -> Iterable[Document]:
+        """The member's documents, with their content."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository; rolls back unless committed.
+
+    Use it as a context manager; :meth:`commit` makes the changes permanent and
+    leaving the block without it (normally or by an exception) rolls back.
+    """
+
+    @property
+    def members(self) -> MemberRepository:
+        """Members."""
+        ...
+
+    @property
+    def facts(self) -> FactsReader:
+        """The policy's facts."""
+        ...
+
+    @property
+    def records(self) -> ErasableRecords:
+        """Records that anonymization deletes."""
+        ...
+
+    @property
+    def reminders(self) -> ReminderWriter:
+        """Reminders."""
+        ...
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit trail."""
+        ...
+
+    @property
+    def clubs(self) -> ClubReader:
+        """The network's clubs."""
+        ...
+
+    @property
+    def employees(self) -> EmployeeReader:
+        """Employees."""
+        ...
+
+    @property
+    def accounting(self) -> AccountingReader:
+        """Invoices and receipts, read-only."""
+        ...
+
+    @property
+    def profile(self) -> ProfileReader:
+        """The rest of the profile, for the export."""
+        ...
+
+    def __enter__(self) -> Self:
+        """Begin the transaction."""
+        ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back unless committed; release the locks."""
+        ...
+
+    def commit(self) -> None:
+        """Make every change of this unit permanent, atomically."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard every change of this unit."""
+        ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Opens a fresh :class:`UnitOfWork` (one per operation)."""
+
+    def __call__(self) -> UnitOfWork:
+        """A new, not yet entered unit of work."""
+        ...

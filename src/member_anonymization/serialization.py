@@ -1,0 +1,580 @@
+"""The dataset format: a cattrs converter for every domain record, and :class:`Dataset`.
+
+The shapes are those of ``member-anonymization/dataset@1``: dates as
+``YYYY-MM-DD``, timestamps as ISO 8601 with an offset (a naive one is an error),
+money as decimal strings (a float is an error), binary content as base64 in
+``data_base64``, and a member's personal data flat on the member record.
+``structure(unstructure(x)) == x`` for every record.
+
+Reading is strict: unknown keys, wrong types, naive timestamps and float money
+are rejected, and :func:`structure_dataset` reports *every* problem of a file at
+once as a :class:`~member_anonymization.errors.DatasetError` naming the
+collection, the record and the field, never the offending value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar, Final, TypeVar, final
+
+import attrs
+import cattrs
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from member_anonymization.domain import (
+    Address,
+    AnonymizationMode,
+    AuditAction,
+    AuditEntry,
+    BinaryContent,
+    ClassBooking,
+    Club,
+    CollectionCase,
+    Contract,
+    Document,
+    Employee,
+    Exercise,
+    Installment,
+    InvalidRecordError,
+    Invoice,
+    LogEntry,
+    Measurement,
+    Member,
+    Network,
+    Note,
+    NoteType,
+    Permission,
+    PersonalData,
+    Purchase,
+    Receipt,
+    Reminder,
+    Visit,
+    Wallet,
+)
+from member_anonymization.domain._checks import ident
+from member_anonymization.errors import DatasetError, DatasetProblem
+
+__all__ = [
+    "DATASET_FORMAT",
+    "RECORD_TYPES",
+    "Dataset",
+    "converter",
+    "dataset_problems",
+    "make_converter",
+    "structure_dataset",
+    "structure_record",
+    "unstructure_dataset",
+]
+
+DATASET_FORMAT: Final = "member-anonymization/dataset@1"
+
+T = TypeVar("T")
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
+class _BadValue(ValueError):
+    """A primitive value of the wrong shape; the message never holds the value."""
+
+
+def _strict(kind: type[Any], label: str) -> Callable[[Any, Any], Any]:
+    def hook(value: Any, _: Any) -> Any:
+        if type(value) is not kind:
+            raise _BadValue(f"must be {label}")
+        return value
+
+    return hook
+
+
+def _structure_decimal(value: Any, _: Any) -> Decimal:
+    if isinstance(value, float):
+        raise _BadValue("must be a decimal string, not a float")
+    if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
+        raise _BadValue('must be a decimal string such as "12.50"')
+    try:
+        return Decimal(value)
+    except InvalidOperation:  # pragma: no cover - the pattern already guards
+        raise _BadValue("must be a decimal string") from None
+
+
+def _structure_date(value: Any, _: Any) -> dt.date:
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise _BadValue("must be a date as YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise _BadValue("must be a valid calendar date (YYYY-MM-DD)") from None
+
+
+def _structure_datetime(value: Any, _: Any) -> dt.datetime:
+    if not isinstance(value, str) or len(value) < 16 or value[10:11] not in ("T", " "):
+        raise _BadValue("must be an ISO 8601 timestamp with an offset")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise _BadValue("must be an ISO 8601 timestamp with an offset") from None
+    if parsed.tzinfo is None:
+        raise _BadValue("must have an offset (a naive timestamp is ambiguous)")
+    return parsed
+
+
+def _structure_bytes(value: Any, _: Any) -> bytes:
+    if not isinstance(value, str):
+        raise _BadValue("must be base64 text")
+    try:
+        return base64.b64decode(value.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise _BadValue("must be valid base64") from None
+
+
+def _unstructure_bytes(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+def _structure_permissions(value: Any, _: Any) -> frozenset[Permission]:
+    if not isinstance(value, list):
+        raise _BadValue("must be a list of permissions")
+    allowed = {p.value: p for p in Permission}
+    out: set[Permission] = set()
+    for item in value:
+        if item not in allowed:
+            raise _BadValue(f"must hold only: {', '.join(sorted(allowed))}")
+        out.add(allowed[item])
+    return frozenset(out)
+
+
+_PERSONAL_KEYS: Final = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "birth_date",
+    "national_id",
+    "address",
+)
+
+
+@attrs.define(kw_only=True)
+class _MemberRow:
+    """The flat dataset shape of a member (unvalidated until it becomes a Member)."""
+
+    id: str
+    home_club_id: str
+    registered_on: dt.date
+    first_name: str
+    last_name: str
+    email: str | None = None
+    phone: str | None = None
+    birth_date: dt.date | None = None
+    national_id: str | None = None
+    address: Address | None = None
+    photo: BinaryContent | None = None
+    restrict_processing: bool = False
+    anonymized_at: dt.datetime | None = None
+
+
+def make_converter() -> cattrs.Converter:
+    """A fresh converter for the dataset shapes of every domain record."""
+    conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    conv.register_structure_hook(str, _strict(str, "a string"))
+    conv.register_structure_hook(int, _strict(int, "an integer"))
+    conv.register_structure_hook(bool, _strict(bool, "true or false"))
+    conv.register_structure_hook(Decimal, _structure_decimal)
+    conv.register_unstructure_hook(Decimal, str)
+    conv.register_structure_hook(dt.date, _structure_date)
+    conv.register_unstructure_hook(dt.date, dt.date.isoformat)
+    conv.register_structure_hook(dt.datetime, _structure_datetime)
+    conv.register_unstructure_hook(dt.datetime, dt.datetime.isoformat)
+    conv.register_structure_hook(bytes, _structure_bytes)
+    conv.register_unstructure_hook(bytes, _unstructure_bytes)
+    is_permissions: Callable[[Any], bool] = lambda t: t == frozenset[Permission]  # noqa: E731
+    conv.register_structure_hook_func(is_permissions, _structure_permissions)
+    conv.register_unstructure_hook_func(is_permissions, lambda ps: sorted(p.value for p in ps))
+    for enum_type in (NoteType, AnonymizationMode, AuditAction):
+        conv.register_unstructure_hook(enum_type, lambda e: e.value)
+
+    data = override(rename="data_base64")
+    kind = override(rename="type")
+    conv.register_structure_hook(
+        BinaryContent, make_dict_structure_fn(BinaryContent, conv, data=data)
+    )
+    conv.register_unstructure_hook(
+        BinaryContent, make_dict_unstructure_fn(BinaryContent, conv, data=data)
+    )
+    conv.register_structure_hook(Document, make_dict_structure_fn(Document, conv, data=data))
+    conv.register_unstructure_hook(Document, make_dict_unstructure_fn(Document, conv, data=data))
+    conv.register_structure_hook(Note, make_dict_structure_fn(Note, conv, note_type=kind))
+    conv.register_unstructure_hook(Note, make_dict_unstructure_fn(Note, conv, note_type=kind))
+
+    row_structure = make_dict_structure_fn(_MemberRow, conv)
+
+    def structure_member(value: Any, _: Any) -> Member:
+        if not isinstance(value, Mapping):
+            raise _BadValue("must be an object")
+        row = row_structure(value, _MemberRow)
+        personal = PersonalData(**{key: getattr(row, key) for key in _PERSONAL_KEYS})
+        return Member(
+            id=row.id,
+            home_club_id=row.home_club_id,
+            registered_on=row.registered_on,
+            personal=personal,
+            photo=row.photo,
+            restrict_processing=row.restrict_processing,
+            anonymized_at=row.anonymized_at,
+        )
+
+    def unstructure_member(member: Member) -> dict[str, Any]:
+        p = member.personal
+        return {
+            "id": member.id,
+            "home_club_id": member.home_club_id,
+            "registered_on": member.registered_on.isoformat(),
+            "first_name": p.first_name,
+            "last_name": p.last_name,
+            "email": p.email,
+            "phone": p.phone,
+            "birth_date": None if p.birth_date is None else p.birth_date.isoformat(),
+            "national_id": p.national_id,
+            "address": conv.unstructure(p.address, Address | None),
+            "photo": conv.unstructure(member.photo, BinaryContent | None),
+            "restrict_processing": member.restrict_processing,
+            "anonymized_at": None
+            if member.anonymized_at is None
+            else member.anonymized_at.isoformat(),
+        }
+
+    conv.register_structure_hook(Member, structure_member)
+    conv.register_unstructure_hook(Member, unstructure_member)
+    return conv
+
+
+converter: Final = make_converter()
+"""The shared converter. ``converter.structure(converter.unstructure(x), type(x)) == x``."""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Dataset:
+    """A whole store as one value: the network and every record, in lists.
+
+    It is the unit of ``load`` and ``dump``, of the in-memory adapter's
+    snapshots, and of the property tests' before/after comparisons.
+    """
+
+    FORMAT: ClassVar[str] = DATASET_FORMAT
+
+    network: Network
+    clubs: tuple[Club, ...] = ()
+    employees: tuple[Employee, ...] = ()
+    members: tuple[Member, ...] = ()
+    contracts: tuple[Contract, ...] = ()
+    wallets: tuple[Wallet, ...] = ()
+    collection_cases: tuple[CollectionCase, ...] = ()
+    installments: tuple[Installment, ...] = ()
+    purchases: tuple[Purchase, ...] = ()
+    invoices: tuple[Invoice, ...] = ()
+    receipts: tuple[Receipt, ...] = ()
+    visits: tuple[Visit, ...] = ()
+    class_bookings: tuple[ClassBooking, ...] = ()
+    measurements: tuple[Measurement, ...] = ()
+    exercises: tuple[Exercise, ...] = ()
+    notes: tuple[Note, ...] = ()
+    log_entries: tuple[LogEntry, ...] = ()
+    documents: tuple[Document, ...] = ()
+    reminders: tuple[Reminder, ...] = ()
+    audit: tuple[AuditEntry, ...] = ()
+
+    def sorted(self) -> Dataset:
+        """The same dataset with every collection in a canonical order."""
+        changes: dict[str, Any] = {}
+        for name in COLLECTIONS:
+            key = _sort_key(name)
+            changes[name] = tuple(sorted(getattr(self, name), key=key))
+        return attrs.evolve(self, **changes)
+
+
+RECORD_TYPES: Final[Mapping[str, type[Any]]] = {
+    "clubs": Club,
+    "employees": Employee,
+    "members": Member,
+    "contracts": Contract,
+    "wallets": Wallet,
+    "collection_cases": CollectionCase,
+    "installments": Installment,
+    "purchases": Purchase,
+    "invoices": Invoice,
+    "receipts": Receipt,
+    "visits": Visit,
+    "class_bookings": ClassBooking,
+    "measurements": Measurement,
+    "exercises": Exercise,
+    "notes": Note,
+    "log_entries": LogEntry,
+    "documents": Document,
+    "reminders": Reminder,
+    "audit": AuditEntry,
+}
+"""Each list of the dataset file and the record type it holds, in file order."""
+
+COLLECTIONS: Final = tuple(RECORD_TYPES)
+
+
+def _sort_key(collection: str) -> Callable[[Any], str]:
+    if collection == "wallets":
+        return lambda w: f"{w.member_id}\0{w.currency}"
+    return lambda r: str(r.id)
+
+
+def unstructure_dataset(dataset: Dataset) -> dict[str, Any]:
+    """The dataset as a JSON-ready dict, ``format`` first."""
+    out: dict[str, Any] = {
+        "format": DATASET_FORMAT,
+        "network": converter.unstructure(dataset.network, Network),
+    }
+    for name, cls in RECORD_TYPES.items():
+        out[name] = [converter.unstructure(r, cls) for r in getattr(dataset, name)]
+    return out
+
+
+def _walk(exc: BaseException, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Flatten a cattrs error tree into (field path, message) pairs."""
+    if isinstance(exc, ClassValidationError):
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            yield from _walk(sub, (*path, str(note.name)))
+        for sub in without:
+            yield from _walk(sub, path)
+    elif isinstance(exc, IterableValidationError):
+        items, rest = exc.group_exceptions()
+        for sub, item in items:
+            yield from _walk(sub, (*path, f"[{item.index}]"))
+        for sub in rest:
+            yield from _walk(sub, path)
+    elif isinstance(exc, InvalidRecordError):
+        for problem in exc.problems:
+            yield (*path, problem.field), problem.reason
+    elif isinstance(exc, ForbiddenExtraKeysError):
+        names = sorted(str(k)[:40] for k in exc.extra_fields)
+        yield path, f"unknown key{'s' if len(names) > 1 else ''}: {', '.join(names)}"
+    elif isinstance(exc, _BadValue):
+        yield path, str(exc)
+    elif isinstance(exc, KeyError):
+        yield path, "required field missing"
+    elif isinstance(exc, AttributeError | TypeError) and not path:
+        yield path, "must be an object"
+    else:
+        yield path, "invalid value"
+
+
+def _join(path: Sequence[str]) -> str | None:
+    if not path:
+        return None
+    text = path[0]
+    for part in path[1:]:
+        text += part if part.startswith("[") else f".{part}"
+    return text
+
+
+def structure_record(value: Any, cls: type[T]) -> T:
+    """Build one domain record from its dataset shape.
+
+    Raises:
+        DatasetError: With every problem of the record.
+    """
+    try:
+        return converter.structure(value, cls)
+    except Exception as exc:
+        problems = [
+            DatasetProblem(collection=cls.__name__, field=_join(p), message=m)
+            for p, m in _walk(exc, ())
+        ]
+        raise DatasetError(problems) from None
+
+
+def _raw_id(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        raw = value.get("id", value.get("member_id"))
+        if ident(raw) is None:
+            return str(raw)
+    return None
+
+
+def structure_dataset(data: Any, *, check_references: bool = True) -> Dataset:
+    """Build a :class:`Dataset` from a parsed dataset file.
+
+    Args:
+        data: The parsed JSON object.
+        check_references: Also require unique ids and no dangling references
+            within the file (turn off when references may point at records
+            already stored elsewhere, and check them there).
+
+    Raises:
+        DatasetError: With every problem of the file, each naming the
+            collection, the record's position and id, and the field.
+    """
+    problems: list[DatasetProblem] = []
+    if not isinstance(data, Mapping):
+        raise DatasetError([DatasetProblem(collection="", message="must be a JSON object")])
+    known = {"format", "network", *COLLECTIONS}
+    unknown = sorted(str(k)[:40] for k in data if k not in known)
+    if unknown:
+        problems.append(
+            DatasetProblem(collection="", message=f"unknown keys: {', '.join(unknown)}")
+        )
+    if data.get("format") != DATASET_FORMAT:
+        problems.append(DatasetProblem(collection="format", message=f"must be {DATASET_FORMAT!r}"))
+    network: Network | None = None
+    if "network" not in data:
+        problems.append(DatasetProblem(collection="network", message="required field missing"))
+    else:
+        try:
+            network = structure_record(data["network"], Network)
+        except DatasetError as exc:
+            problems.extend(attrs.evolve(p, collection="network") for p in exc.problems)
+
+    collections: dict[str, tuple[Any, ...]] = {}
+    for name, cls in RECORD_TYPES.items():
+        raw_list = data.get(name, [])
+        if not isinstance(raw_list, list):
+            problems.append(DatasetProblem(collection=name, message="must be a list"))
+            continue
+        records: list[Any] = []
+        for index, raw in enumerate(raw_list):
+            try:
+                records.append(converter.structure(raw, cls))
+            except Exception as exc:
+                rid = _raw_id(raw)
+                problems.extend(
+                    DatasetProblem(
+                        collection=name, index=index, record_id=rid, field=_join(p), message=m
+                    )
+                    for p, m in _walk(exc, ())
+                )
+        collections[name] = tuple(records)
+
+    if problems or network is None:
+        raise DatasetError(problems)
+    dataset = Dataset(network=network, **collections)
+    if check_references:
+        problems.extend(dataset_problems(dataset))
+        if problems:
+            raise DatasetError(problems)
+    return dataset
+
+
+@final
+@attrs.frozen(kw_only=True)
+class KnownIds:
+    """Ids that exist outside a dataset (already stored), for reference checks."""
+
+    clubs: frozenset[str] = frozenset()
+    employees: frozenset[str] = frozenset()
+    members: frozenset[str] = frozenset()
+    contracts: frozenset[str] = frozenset()
+
+
+_REFERENCES: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
+    "members": (("home_club_id", "clubs"),),
+    "contracts": (("member_id", "members"), ("club_id", "clubs")),
+    "wallets": (("member_id", "members"),),
+    "collection_cases": (("member_id", "members"), ("club_id", "clubs")),
+    "installments": (
+        ("member_id", "members"),
+        ("club_id", "clubs"),
+        ("contract_id", "contracts"),
+    ),
+    "purchases": (("member_id", "members"), ("club_id", "clubs")),
+    "invoices": (("member_id", "members"), ("club_id", "clubs")),
+    "receipts": (("member_id", "members"), ("club_id", "clubs")),
+    "visits": (("member_id", "members"), ("club_id", "clubs")),
+    "class_bookings": (("member_id", "members"), ("club_id", "clubs")),
+    "measurements": (("member_id", "members"),),
+    "exercises": (("member_id", "members"),),
+    "notes": (("member_id", "members"),),
+    "log_entries": (("member_id", "members"),),
+    "documents": (("member_id", "members"),),
+    "reminders": (("member_id", "members"), ("club_id", "clubs")),
+    "audit": (("member_id", "members"), ("actor_id", "employees")),
+}
+"""For each collection: which field refers to which collection."""
+
+
+def _duplicates(records: Iterable[Any], key: Callable[[Any], str]) -> Iterator[tuple[int, str]]:
+    seen: Counter[str] = Counter()
+    for index, record in enumerate(records):
+        k = key(record)
+        seen[k] += 1
+        if seen[k] == 2:
+            yield index, k
+
+
+def dataset_problems(dataset: Dataset, *, existing: KnownIds | None = None) -> list[DatasetProblem]:
+    """Duplicate ids and dangling references of a dataset.
+
+    Args:
+        dataset: The dataset to check.
+        existing: Ids already stored, which references may point at and which
+            the dataset must not repeat.
+    """
+    existing = existing or KnownIds()
+    problems: list[DatasetProblem] = []
+    ids: dict[str, set[str]] = {}
+    for name in COLLECTIONS:
+        records = getattr(dataset, name)
+        if name == "wallets":
+            for index, key in _duplicates(records, lambda w: w.member_id):
+                problems.append(
+                    DatasetProblem(
+                        collection=name,
+                        index=index,
+                        record_id=key,
+                        field="member_id",
+                        message="a member has only one wallet",
+                    )
+                )
+            continue
+        for index, key in _duplicates(records, lambda r: r.id):
+            problems.append(
+                DatasetProblem(
+                    collection=name, index=index, record_id=key, field="id", message="duplicate id"
+                )
+            )
+        ids[name] = {r.id for r in records}
+        already: frozenset[str] = getattr(existing, name, frozenset())
+        for index, record in enumerate(records):
+            if record.id in already:
+                problems.append(
+                    DatasetProblem(
+                        collection=name,
+                        index=index,
+                        record_id=record.id,
+                        field="id",
+                        message="id already exists",
+                    )
+                )
+    for name, refs in _REFERENCES.items():
+        for index, record in enumerate(getattr(dataset, name)):
+            for field, target in refs:
+                value = getattr(record, field)
+                if value is None:
+                    continue
+                if value not in ids[target] and value not in getattr(existing, target):
+                    problems.append(
+                        DatasetProblem(
+                            collection=name,
+                            index=index,
+                            record_id=_raw_id({"id": getattr(record, "id", None)})
+                            or getattr(record, "member_id", None),
+                            field=field,
+                            message=f"refers to a missing {target[:-1].replace('_', ' ')}",
+                        )
+                    )
+    return problems
