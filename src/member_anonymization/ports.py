@@ -64,6 +64,7 @@ __all__ = [
     "MemberRepository",
     "ProfileReader",
     "ReminderWriter",
+    "RetentionReader",
     "UnitOfWork",
     "UnitOfWorkFactory",
 ]
@@ -227,6 +228,36 @@ class ProfileReader(Protocol):
         ...
 
 
+class RetentionReader(Protocol):
+    """Finds the members the retention job must anonymize."""
+
+    def due_members(
+        self,
+        *,
+        thresholds: Mapping[ClubId, dt.date],
+        after: MemberId | None = None,
+        limit: int = 1000,
+    ) -> Sequence[MemberId]:
+        """Ids of the members due for retention, ordered by id.
+
+        A member is due when they are not anonymized, their home club is a key
+        of ``thresholds``, and their last contract end is on or before that
+        club's threshold date. The last contract end is the latest effective end
+        (the earlier of end and termination) of their contracts in every club
+        of the network, ignoring contracts cancelled before their start; a
+        member with an open-ended contract has none and is never due; a member
+        without any (non-cancelled) contract counts from their registration date.
+
+        Args:
+            thresholds: Per home club, the latest last-contract-end that is due.
+            after: Return only ids greater than this one (for paging).
+            limit: Return at most this many ids.
+
+        An adapter answers with one query, never by loading every member.
+        """
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; rolls back unless committed.
 
@@ -277,6 +308,11 @@ class UnitOfWork(Protocol):
     @property
     def profile(self) -> ProfileReader:
         """The rest of the profile, for the export."""
+        ...
+
+    @property
+    def retention(self) -> RetentionReader:
+        """The retention job's queries."""
         ...
 
     def __enter__(self) -> Self:

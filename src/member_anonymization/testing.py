@@ -45,6 +45,7 @@ from member_anonymization.domain import (
     Visit,
 )
 from member_anonymization.policy import MemberFacts
+from member_anonymization.ports import Clock, UnitOfWork
 from member_anonymization.serialization import COLLECTIONS, Dataset
 
 __all__ = [
@@ -369,6 +370,45 @@ class _Profile(_Repository):
 
 
 @final
+class _Retention(_Repository):
+    _name = "retention"
+
+    @_tracked
+    def due_members(
+        self,
+        *,
+        thresholds: Mapping[ClubId, dt.date],
+        after: MemberId | None = None,
+        limit: int = 1000,
+    ) -> Sequence[MemberId]:
+        """Members due for retention, by id."""
+        t = self._t
+        last_end: dict[MemberId, dt.date | None] = {}
+        open_ended: set[MemberId] = set()
+        for contract in t.data["contracts"].values():
+            if contract.is_cancelled:
+                continue
+            end = contract.effective_end
+            if end is None:
+                open_ended.add(contract.member_id)
+                continue
+            known = last_end.get(contract.member_id)
+            if known is None or end > known:
+                last_end[contract.member_id] = end
+        due: list[MemberId] = []
+        for member in t.data["members"].values():
+            threshold = thresholds.get(member.home_club_id)
+            if threshold is None or member.anonymized_at is not None:
+                continue
+            if member.id in open_ended or (after is not None and member.id <= after):
+                continue
+            end = last_end.get(member.id, member.registered_on)
+            if end is not None and end <= threshold:
+                due.append(member.id)
+        return sorted(due)[:limit]
+
+
+@final
 class InMemoryUnitOfWork:
     """A transaction over an :class:`InMemoryStore`; rolls back unless committed."""
 
@@ -384,6 +424,7 @@ class InMemoryUnitOfWork:
         self.employees = _Employees(self)
         self.accounting = _Accounting(self)
         self.profile = _Profile(self)
+        self.retention = _Retention(self)
 
     def _tables(self) -> _Tables:
         if self._working is None:
@@ -484,6 +525,7 @@ _REPOSITORIES = (
     "employees",
     "accounting",
     "profile",
+    "retention",
 )
 
 
@@ -586,3 +628,8 @@ class FaultInjector:
         self.calls.append(name)
         if name in self._fail_names or self._fail_at == len(self.calls):
             raise InjectedFailure(f"injected failure in {name}")
+
+
+def _conforms(uow: InMemoryUnitOfWork, clock: FixedClock) -> tuple[UnitOfWork, Clock]:
+    """Static proof (checked by mypy) that the fakes implement the ports."""
+    return uow, clock
