@@ -397,12 +397,9 @@ def evaluate(facts: MemberFacts, *, clubs: Mapping[ClubId, Club], as_of: dt.date
             blockers.append(
                 OpenCollectionCase(case_id=case.id, club_id=case.club_id, opened_on=case.opened_on)
             )
-    funds: dict[str, Decimal] = defaultdict(Decimal)
-    for wallet in facts.wallets:
-        funds[wallet.currency] += wallet.balance
-    for currency in sorted(funds):
-        if funds[currency] > 0:
-            blockers.append(WalletFunds(amount=funds[currency], currency=currency))
+    for wallet in sorted(facts.wallets, key=lambda w: (w.currency, w.balance)):
+        if wallet.has_funds:
+            blockers.append(WalletFunds(amount=wallet.balance, currency=wallet.currency))
     if member.restrict_processing:
         blockers.append(ProcessingRestricted())
     if member.anonymized_at is not None:

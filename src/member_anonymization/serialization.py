@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import enum
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -139,6 +140,18 @@ def _unstructure_bytes(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
+def _structure_enum(enum_type: type[enum.Enum]) -> Callable[[Any, Any], Any]:
+    allowed = {member.value: member for member in enum_type}
+    reason = f"must be one of: {', '.join(str(v) for v in allowed)}"
+
+    def hook(value: Any, _: Any) -> Any:
+        if not isinstance(value, str) or value not in allowed:
+            raise _BadValue(reason)
+        return allowed[value]
+
+    return hook
+
+
 def _structure_permissions(value: Any, _: Any) -> frozenset[Permission]:
     if not isinstance(value, list):
         raise _BadValue("must be a list of permissions")
@@ -199,6 +212,7 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook_func(is_permissions, _structure_permissions)
     conv.register_unstructure_hook_func(is_permissions, lambda ps: sorted(p.value for p in ps))
     for enum_type in (NoteType, AnonymizationMode, AuditAction):
+        conv.register_structure_hook(enum_type, _structure_enum(enum_type))
         conv.register_unstructure_hook(enum_type, lambda e: e.value)
 
     data = override(rename="data_base64")
@@ -344,12 +358,25 @@ def unstructure_dataset(dataset: Dataset) -> dict[str, Any]:
     return out
 
 
+_RENAMED: Final[Mapping[tuple[str, str], str]] = {
+    ("BinaryContent", "data"): "data_base64",
+    ("Document", "data"): "data_base64",
+    ("Note", "note_type"): "type",
+}
+"""Fields whose dataset key differs from the attribute: (class name, attribute) -> key."""
+
+
+def _key(record_type: str, field: str) -> str:
+    """The dataset key of a record's field, as problems must name it."""
+    return _RENAMED.get((record_type, field), field)
+
+
 def _walk(exc: BaseException, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], str]]:
     """Flatten a cattrs error tree into (field path, message) pairs."""
     if isinstance(exc, ClassValidationError):
         with_notes, without = exc.group_exceptions()
         for sub, note in with_notes:
-            yield from _walk(sub, (*path, str(note.name)))
+            yield from _walk(sub, (*path, _key(exc.cl.__name__, str(note.name))))
         for sub in without:
             yield from _walk(sub, path)
     elif isinstance(exc, IterableValidationError):
@@ -360,7 +387,7 @@ def _walk(exc: BaseException, path: tuple[str, ...]) -> Iterator[tuple[tuple[str
             yield from _walk(sub, path)
     elif isinstance(exc, InvalidRecordError):
         for problem in exc.problems:
-            yield (*path, problem.field), problem.reason
+            yield (*path, _key(exc.record_type, problem.field)), problem.reason
     elif isinstance(exc, ForbiddenExtraKeysError):
         names = sorted(str(k)[:40] for k in exc.extra_fields)
         yield path, f"unknown key{'s' if len(names) > 1 else ''}: {', '.join(names)}"

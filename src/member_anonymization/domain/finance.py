@@ -140,7 +140,7 @@ class Buyer:
 
     name: str = attrs.field(repr=_redacted)
     address: str = attrs.field(repr=_redacted)
-    tax_id: str | None = None
+    tax_id: str | None = attrs.field(default=None, repr=_redacted)
 
     def __attrs_post_init__(self) -> None:
         c.validate(
