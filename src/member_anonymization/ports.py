@@ -185,7 +185,10 @@ class AuditLog(Protocol):
 
 
 class AccountingReader(Protocol):
-    """Invoices and receipts: read-only, by design."""
+    """Invoices and receipts: read-only, by design.
+
+    Results may be streamed like those of :class:`ProfileReader`.
+    """
 
     def invoices_of(self, member_id: MemberId) -> Iterable[Invoice]:
         """The member's invoices, exactly as issued."""
@@ -197,7 +200,11 @@ class AccountingReader(Protocol):
 
 
 class ProfileReader(Protocol):
-    """The rest of a member's profile, for the export. Results may be streamed."""
+    """The rest of a member's profile, for the export.
+
+    Results may be streamed (a lazy iterable); a lazy result yields records
+    ordered by id, and each call starts a new iteration.
+    """
 
     def visits_of(self, member_id: MemberId) -> Iterable[Visit]:
         """The member's visits."""
