@@ -63,6 +63,8 @@ __all__ = [
 DEFAULT_BATCH_SIZE: Final = 200
 """How many members one unit of work of the sweep handles by default."""
 
+_COUNT_PAGE: Final = 10_000
+
 _log = logging.getLogger(__name__)
 
 
@@ -399,6 +401,30 @@ class RetentionSweep:
                 break
             cursor = ids[-1]
         return total.report(as_of=plan.as_of, dry_run=dry_run)
+
+    def count_due(self, *, as_of: dt.date | None = None, club_id: ClubId | None = None) -> int:
+        """How many members are due now (for a progress bar's total). Changes nothing.
+
+        It pages through the due ids without loading any member, so it costs a
+        few cheap queries; members may become due or be done meanwhile.
+
+        Raises:
+            UnknownClubError: ``club_id`` names no club of the network.
+        """
+        plan = self._plan(as_of, club_id)
+        count = 0
+        cursor: MemberId | None = None
+        page = max(self._batch_size, _COUNT_PAGE)
+        while plan.thresholds:
+            with self._uow() as uow:
+                ids = list(
+                    uow.retention.due_members(thresholds=plan.thresholds, after=cursor, limit=page)
+                )
+            count += len(ids)
+            if len(ids) < page:
+                break
+            cursor = ids[-1]
+        return count
 
     def _plan(self, as_of: dt.date | None, club_id: ClubId | None) -> _Plan:
         with self._uow() as uow:

@@ -946,3 +946,19 @@ def test_batch_size_must_be_a_positive_whole_number(size: Any) -> None:
     """A batch size below one (or not a whole number) is refused."""
     with pytest.raises(ValueError, match="batch_size"):
         RetentionSweep(lambda: None, batch_size=size)  # type: ignore[arg-type,return-value]
+
+
+def test_count_due_matches_a_run_and_changes_nothing(make_store: MakeStore) -> None:
+    """count_due counts exactly the members a run finds due, and writes nothing."""
+    data = b.dataset(
+        b.club(id="c1", retention_months=6),
+        b.member(id="m1", home_club_id="c1", registered_on=dt.date(2020, 1, 1)),
+        b.member(id="m2", home_club_id="c1", registered_on=dt.date(2026, 11, 1)),
+        b.member(id="m3", home_club_id="c1", registered_on=dt.date(2019, 1, 1)),
+    )
+    store = make_store(data)
+    before = store.snapshot()
+    sweep = RetentionSweep(store.unit_of_work, batch_size=1)
+    assert sweep.count_due(as_of=dt.date(2026, 11, 27)) == 2
+    assert store.snapshot() == before
+    assert sweep.run(as_of=dt.date(2026, 11, 27)).due == 2
