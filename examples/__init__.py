@@ -1,0 +1,1 @@
+"""Worked examples of applications that integrate member-anonymization."""
