@@ -1,0 +1,259 @@
+"""The entry point of the SQL adapter: :class:`SqlStore`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Final, Self, final
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL
+from sqlalchemy.pool import StaticPool
+
+from member_anonymization.adapters.sql._dataset import LoadResult, dump_dataset, load_dataset
+from member_anonymization.adapters.sql._repositories import SqlUnitOfWork
+from member_anonymization.adapters.sql._schema import (
+    create_schema,
+    read_schema_version,
+    require_schema,
+)
+from member_anonymization.adapters.sql._url import database_url, describe_url, is_memory_sqlite
+from member_anonymization.ports import UnitOfWork, UnitOfWorkFactory
+from member_anonymization.serialization import Dataset
+
+__all__ = ["DEFAULT_BUSY_TIMEOUT", "SqlStore", "create_sql_engine"]
+
+DEFAULT_BUSY_TIMEOUT: Final = 30.0
+"""Seconds a SQLite connection waits for another one's write lock before failing."""
+
+_BEGIN_MODES: Final = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
+_SQLITE_BEGIN: Final = "member_anonymization_sqlite_begin"
+"""Execution option naming the SQLite ``BEGIN`` mode of a connection (default IMMEDIATE)."""
+
+
+def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    """Hand transaction control to SQLAlchemy; foreign keys on; write-ahead log."""
+    del connection_record
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """Begin with the write lock (``BEGIN IMMEDIATE``) unless told otherwise."""
+    mode = conn.get_execution_options().get(_SQLITE_BEGIN, "IMMEDIATE")
+    if mode not in _BEGIN_MODES:
+        raise ValueError(f"unknown SQLite BEGIN mode {mode!r}")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _prepare_sqlite(engine: Engine) -> None:
+    if not event.contains(engine, "connect", _sqlite_connect):
+        event.listen(engine, "connect", _sqlite_connect)
+        engine.dispose()
+    if not event.contains(engine, "begin", _sqlite_begin):
+        event.listen(engine, "begin", _sqlite_begin)
+
+
+def create_sql_engine(
+    target: str | os.PathLike[str] | URL,
+    *,
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    echo: bool = False,
+    **options: Any,
+) -> Engine:
+    """An engine configured as the adapter needs it.
+
+    Bound parameters are hidden from every error message (they may be personal
+    data). On SQLite: foreign keys on, write-ahead logging, a busy timeout, and
+    transactions that begin with ``BEGIN IMMEDIATE``; an in-memory database is
+    one shared connection.
+
+    Args:
+        target: A SQLAlchemy URL, or a file path meaning SQLite (see
+            :func:`~member_anonymization.adapters.sql.database_url`).
+        busy_timeout: SQLite only: seconds to wait for the write lock.
+        echo: Log every statement (without its parameters).
+        options: More keyword arguments for :func:`sqlalchemy.create_engine`.
+    """
+    url = database_url(target)
+    options.setdefault("hide_parameters", True)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, echo=echo, **options)
+    connect_args = {"timeout": busy_timeout, "check_same_thread": False}
+    connect_args.update(options.pop("connect_args", {}))
+    if is_memory_sqlite(url):
+        options.setdefault("poolclass", StaticPool)
+    engine = create_engine(url, echo=echo, connect_args=connect_args, **options)
+    _prepare_sqlite(engine)
+    return engine
+
+
+@final
+class SqlStore:
+    """A database holding the reference schema, and the adapter's entry point.
+
+    Open one per database and process; it is safe to share between threads
+    (each unit of work takes its own pooled connection)::
+
+        store = SqlStore.open("club.sqlite")      # or "postgresql://..."
+        store.create_schema()
+        store.load(json.load(file))
+        anonymizer = Anonymizer(store.unit_of_work)
+        ...
+        store.dispose()
+
+    Args:
+        engine: An engine, preferably made by :func:`create_sql_engine` (a
+            SQLite engine made otherwise gets the adapter's connection hooks).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        if engine.dialect.name == "sqlite":
+            _prepare_sqlite(engine)
+        self._engine = engine
+        self._schema_checked = False
+
+    @classmethod
+    def open(
+        cls,
+        target: str | os.PathLike[str] | URL,
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        echo: bool = False,
+    ) -> SqlStore:
+        """Open the database at a SQLAlchemy URL or a SQLite file path.
+
+        Nothing is read or created yet; see :meth:`create_schema`.
+
+        Raises:
+            DatabaseUrlError: The URL is invalid or names an unsupported database.
+        """
+        return cls(create_sql_engine(target, busy_timeout=busy_timeout, echo=echo))
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for event listeners, or the host's own queries)."""
+        return self._engine
+
+    @property
+    def url(self) -> str:
+        """The database URL, its password hidden."""
+        return describe_url(self._engine.url)
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._engine.dialect.name
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.url!r})"
+
+    def _connect(self, *, read_only: bool = False) -> Connection:
+        conn = self._engine.connect()
+        if read_only:
+            if self.dialect == "sqlite":
+                conn.execution_options(**{_SQLITE_BEGIN: "DEFERRED"})
+            else:
+                conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        return conn
+
+    def create_schema(self) -> bool:
+        """Create the reference schema, or migrate it to this release's version.
+
+        Idempotent, and safe when several processes call it at once.
+
+        Returns:
+            Whether anything was created or migrated.
+
+        Raises:
+            SchemaVersionError: The database holds a newer schema version.
+        """
+        with self._connect() as conn, conn.begin():
+            changed = create_schema(conn)
+        self._schema_checked = True
+        return changed
+
+    def schema_version(self) -> int | None:
+        """The schema version recorded in the database, or ``None`` without a schema."""
+        with self._connect(read_only=True) as conn, conn.begin():
+            return read_schema_version(conn)
+
+    def check_schema(self) -> None:
+        """Check that the database holds this release's schema version.
+
+        Raises:
+            SchemaMissingError: There is no schema yet.
+            SchemaVersionError: The database holds another version.
+        """
+        if self._schema_checked:
+            return
+        with self._connect(read_only=True) as conn, conn.begin():
+            require_schema(conn)
+        self._schema_checked = True
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        """A new unit of work: the factory to hand to the services.
+
+        Raises:
+            SchemaMissingError: There is no schema (checked once per store).
+            SchemaVersionError: The database holds another schema version.
+        """
+        self.check_schema()
+        return SqlUnitOfWork(self._engine)
+
+    def load(self, source: Dataset | Mapping[str, Any]) -> LoadResult:
+        """Add a dataset file's records, all or nothing.
+
+        References may point at records already in the database. Any problem
+        (an invalid value, an id that already exists, a dangling reference, a
+        network other than the database's, ...) rejects the whole file and
+        nothing is written.
+
+        Args:
+            source: The parsed JSON object of a dataset file, or a :class:`Dataset`.
+
+        Raises:
+            DatasetError: Listing every problem of the file.
+        """
+        self.check_schema()
+        with self._connect() as conn, conn.begin():
+            if self.dialect == "postgresql":
+                # One load at a time: the checks must still hold at the insert.
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7236112938541106)")
+            return load_dataset(conn, source)
+
+    def dump(self) -> Dataset:
+        """The whole database as one dataset, from a single consistent snapshot.
+
+        Raises:
+            EmptyDatabaseError: Nothing was loaded yet.
+        """
+        self.check_schema()
+        with self._connect(read_only=True) as conn, conn.begin():
+            return dump_dataset(conn)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.dispose()
+
+
+def _conforms(store: SqlStore, uow: SqlUnitOfWork) -> tuple[UnitOfWorkFactory, UnitOfWork]:
+    """Static proof (checked by mypy) that the adapter implements the ports."""
+    return store.unit_of_work, uow

@@ -1,0 +1,5 @@
+"""The ``member-anonymization`` command line (needs the ``[cli]`` extra)."""
+
+from member_anonymization.cli._app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,72 @@
+"""What an anonymization would remove, for the confirmation question."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, final
+
+import attrs
+
+from member_anonymization.domain import NoteType
+from member_anonymization.errors import UnknownMemberError
+from member_anonymization.policy import Language
+
+
+def _count(items: Iterable[Any]) -> int:
+    return sum(1 for _ in items)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class RemovalPreview:
+    """Counts of what an anonymization of one member would remove."""
+
+    photo: bool
+    log_entries: int
+    documents: int
+    measurements: int
+    exercises: int
+    training_notes: int
+    other_notes: int
+
+    def lines(self, lang: Language, *, delete_all_notes: bool = False) -> list[str]:
+        """One line per kind, in the chosen language."""
+        notes = self.training_notes + (self.other_notes if delete_all_notes else 0)
+        if lang == "pl":
+            return [
+                "dane osobowe (imię, nazwisko, e-mail, telefon, adres, data urodzenia, PESEL)",
+                f"zdjęcie: {'tak' if self.photo else 'brak'}",
+                f"wpisy w zakładce Log: {self.log_entries}",
+                f"dokumenty: {self.documents}",
+                f"pomiary: {self.measurements}, ćwiczenia: {self.exercises}",
+                f"notatki „Trening i zdrowie”: {notes}",
+                "zakładka Finanse znika z profilu (faktury pozostają bez zmian)",
+            ]
+        return [
+            "personal data (names, e-mail, phone, address, birth date, national id)",
+            f"photo: {'yes' if self.photo else 'none'}",
+            f"log entries: {self.log_entries}",
+            f"documents: {self.documents}",
+            f"measurements: {self.measurements}, exercises: {self.exercises}",
+            f"training and health notes: {notes}",
+            "the Finances tab disappears from the profile (invoices stay unchanged)",
+        ]
+
+
+def removal_preview(unit_of_work: Callable[[], Any], member_id: str) -> RemovalPreview:
+    """Count, without changing anything, what anonymizing ``member_id`` removes."""
+    with unit_of_work() as uow:
+        member = uow.members.get(member_id)
+        if member is None:
+            raise UnknownMemberError(member_id)
+        notes = list(uow.profile.notes_of(member_id))
+        training = sum(1 for n in notes if n.note_type is NoteType.TRAINING_AND_HEALTH)
+        return RemovalPreview(
+            photo=member.photo is not None,
+            log_entries=_count(uow.profile.log_entries_of(member_id)),
+            documents=_count(uow.profile.documents_of(member_id)),
+            measurements=_count(uow.profile.measurements_of(member_id)),
+            exercises=_count(uow.profile.exercises_of(member_id)),
+            training_notes=training,
+            other_notes=len(notes) - training,
+        )

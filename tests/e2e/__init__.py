@@ -1,0 +1,1 @@
+"""End-to-end tests: the installed ``member-anonymization`` script on real databases."""
