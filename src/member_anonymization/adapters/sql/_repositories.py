@@ -25,11 +25,11 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     func,
     insert,
     literal,
     null,
-    or_,
     select,
     update,
 )
@@ -384,31 +384,6 @@ class SqlProfile(_Repository):
         return self._of(s.documents, member_id, rows.document_from)
 
 
-def last_contract_ends() -> Select[Any]:
-    """Per member: the latest effective contract end, and whether one is open-ended.
-
-    Cancelled contracts (terminated before their start) are left out. The
-    columns are ``member_id``, ``last_end`` and ``open_ended`` (1 or 0).
-    """
-    c = s.contracts.c
-    effective_end = case(
-        (c.terminated_on.is_(None), c.end_on),
-        (c.end_on.is_(None), c.terminated_on),
-        (c.terminated_on < c.end_on, c.terminated_on),
-        else_=c.end_on,
-    )
-    cancelled = and_(c.terminated_on.is_not(None), c.terminated_on < c.start_on)
-    return (
-        select(
-            c.member_id,
-            func.max(effective_end).label("last_end"),
-            func.max(case((effective_end.is_(None), 1), else_=0)).label("open_ended"),
-        )
-        .where(~cancelled)
-        .group_by(c.member_id)
-    )
-
-
 @final
 class SqlRetention(_Repository):
     """The retention job's query."""
@@ -426,8 +401,19 @@ class SqlRetention(_Repository):
         """
         if not thresholds or limit <= 0:
             return []
+        # Walk the members in id order and look each one's contracts up through
+        # the member_id index: a page costs what it returns, not the whole table.
         m = s.members.c
-        ends = last_contract_ends().subquery("ends")
+        c = s.contracts.c
+        effective_end = case(
+            (c.terminated_on.is_(None), c.end_on),
+            (c.end_on.is_(None), c.terminated_on),
+            (c.terminated_on < c.end_on, c.terminated_on),
+            else_=c.end_on,
+        )
+        cancelled = and_(c.terminated_on.is_not(None), c.terminated_on < c.start_on)
+        live = and_(c.member_id == m.id, ~cancelled)
+        last_end = select(func.max(effective_end)).where(live).scalar_subquery()
         threshold = case(
             *(
                 (m.home_club_id == club_id, literal(day, Date))
@@ -437,12 +423,10 @@ class SqlRetention(_Repository):
         )
         statement = (
             select(m.id)
-            .select_from(s.members.outerjoin(ends, ends.c.member_id == m.id))
             .where(
                 m.anonymized_at.is_(None),
-                m.home_club_id.in_(sorted(thresholds)),
-                or_(ends.c.open_ended.is_(None), ends.c.open_ended == 0),
-                func.coalesce(ends.c.last_end, m.registered_on) <= threshold,
+                ~exists().where(live, effective_end.is_(None)),
+                func.coalesce(last_end, m.registered_on) <= threshold,
             )
             .order_by(m.id)
             .limit(limit)
