@@ -60,7 +60,7 @@ __all__ = [
     "last_contract_end",
 ]
 
-DEFAULT_BATCH_SIZE: Final = 200
+DEFAULT_BATCH_SIZE: Final = 500
 """How many members one unit of work of the sweep handles by default."""
 
 _COUNT_PAGE: Final = 10_000

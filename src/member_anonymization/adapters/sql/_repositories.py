@@ -22,7 +22,6 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
-    bindparam,
     case,
     delete,
     exists,
@@ -162,16 +161,20 @@ class SqlMembers(_Repository):
         return [m for m in _unique(member_ids) if m in found]
 
     def replace_personal_data(self, replacements: Mapping[MemberId, PersonalData]) -> None:
-        """Overwrite every personal column of each member (one executemany)."""
-        if not replacements:
-            return
-        statement = update(s.members).where(s.members.c.id == bindparam("target_id"))
-        params = [
-            {"target_id": member_id, **rows.personal_columns(personal)}
-            for member_id, personal in replacements.items()
-        ]
-        for chunk in _chunks(params):
-            self._conn.execute(statement, list(chunk))
+        """Overwrite every personal column of each member.
+
+        Members getting the same replacement (the default placeholder gives
+        everyone the same) are updated by one set-based statement.
+        """
+        groups: dict[PersonalData, list[MemberId]] = {}
+        for member_id, personal in replacements.items():
+            groups.setdefault(personal, []).append(member_id)
+        for personal, member_ids in groups.items():
+            values = rows.personal_columns(personal)
+            for chunk in _chunks(_unique(member_ids)):
+                self._conn.execute(
+                    update(s.members).where(s.members.c.id.in_(chunk)).values(**values)
+                )
 
     def delete_photos(self, member_ids: Sequence[MemberId]) -> Mapping[MemberId, int]:
         """Delete the members' photos; count them per member."""
