@@ -1,0 +1,1115 @@
+"""Hypothesis strategies: every domain record, and whole consistent datasets.
+
+Personal values are recognizable on purpose, so that a check that "no original
+value survives" means something:
+
+* every personal string is built as ``PD-<FIELD>-<member id>-<letters>``; nothing
+  else in a generated dataset (ids, club and contract names, note and log texts,
+  placeholders such as ``"Anonymized"`` or ``"Member"``) ever holds ``PD-``,
+  unless a dataset is asked to copy personal values into free texts;
+* birth dates lie in 1940-2002, every other date in or near the four-year
+  window centred on :data:`TODAY` (never before 2024);
+* photo bytes start with ``PD-PHOTO-<member id>-``.
+
+Money is a :class:`~decimal.Decimal` with two places, timestamps are
+timezone-aware with various fixed offsets, and ids are unique per collection.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import string
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import Any, Final
+
+import attrs
+from hypothesis import strategies as st
+
+from member_anonymization import (
+    Address,
+    AnonymizationMode,
+    AuditAction,
+    AuditEntry,
+    BinaryContent,
+    Buyer,
+    ClassBooking,
+    Club,
+    CollectionCase,
+    Contract,
+    Document,
+    Employee,
+    Exercise,
+    Installment,
+    Invoice,
+    InvoiceLine,
+    LogEntry,
+    Measurement,
+    Member,
+    Money,
+    Network,
+    Note,
+    NoteType,
+    Permission,
+    PersonalData,
+    Purchase,
+    Receipt,
+    Reminder,
+    RemovalCounts,
+    RetentionSetting,
+    Visit,
+    Wallet,
+)
+from member_anonymization.serialization import Dataset, unstructure_dataset
+from tests.oracle import home_club_date
+
+TODAY: Final = dt.date(2026, 11, 27)
+"""The centre of the window every generated date falls in."""
+
+WINDOW_START: Final = TODAY - dt.timedelta(days=730)
+WINDOW_END: Final = TODAY + dt.timedelta(days=730)
+PERSONAL_PREFIX: Final = "PD-"
+CURRENCIES: Final = ("PLN", "EUR")
+TIMEZONES: Final = (
+    "Europe/Warsaw",
+    "UTC",
+    "America/New_York",
+    "America/St_Johns",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Australia/Lord_Howe",
+    "Pacific/Kiritimati",
+    "Pacific/Pago_Pago",
+)
+OFFSETS: Final = tuple(
+    dt.timezone(dt.timedelta(minutes=m)) for m in (0, 60, 120, 330, 345, 765, 840, -300, -570, -660)
+)
+CLASS_NAMES: Final = ("Zumba", "Yoga", "Spinning", "Pilates", "Crossfit")
+
+# Free texts can never form "PD-": no capital letters and no dash.
+_FREE_TEXT: Final = string.ascii_lowercase + string.digits + " .,ąęółżźćń"
+_LETTERS: Final = string.ascii_uppercase
+
+
+# --------------------------------------------------------------------------- values
+
+
+def days(start: dt.date = WINDOW_START, end: dt.date = WINDOW_END) -> st.SearchStrategy[dt.date]:
+    """Dates in the window (or between ``start`` and ``end``)."""
+    return st.dates(min_value=start, max_value=end)
+
+
+def instants(
+    start: dt.date = WINDOW_START, end: dt.date = WINDOW_END
+) -> st.SearchStrategy[dt.datetime]:
+    """Timezone-aware timestamps in the window, with various fixed offsets."""
+    return st.datetimes(
+        min_value=dt.datetime.combine(start, dt.time()),
+        max_value=dt.datetime.combine(end, dt.time(23, 59, 59)),
+        timezones=st.sampled_from(OFFSETS),
+    )
+
+
+def money(min_cents: int = 0, max_cents: int = 100_000) -> st.SearchStrategy[Decimal]:
+    """An amount with exactly two decimal places."""
+    return st.integers(min_cents, max_cents).map(lambda cents: Decimal(cents).scaleb(-2))
+
+
+def free_texts(min_size: int = 0, max_size: int = 30) -> st.SearchStrategy[str]:
+    """Free text that can never hold a personal value."""
+    return st.text(alphabet=_FREE_TEXT, min_size=min_size, max_size=max_size)
+
+
+def labels(prefix: str) -> st.SearchStrategy[str]:
+    """A non-blank name such as ``"Club KXQ"`` (never a personal value)."""
+    return st.text(alphabet=_LETTERS, min_size=1, max_size=5).map(lambda s: f"{prefix} {s}")
+
+
+def currencies() -> st.SearchStrategy[str]:
+    """An ISO 4217 code."""
+    return st.sampled_from(CURRENCIES)
+
+
+def _personal(field: str, member_id: str) -> st.SearchStrategy[str]:
+    return st.text(alphabet=_LETTERS, min_size=1, max_size=6).map(
+        lambda s: f"{PERSONAL_PREFIX}{field}-{member_id}-{s}"
+    )
+
+
+def _optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.none() | strategy
+
+
+def _on_or_after(day: dt.date) -> st.SearchStrategy[dt.date]:
+    """A date from ``day`` on; the day itself and the next one often."""
+    return st.sampled_from((day, day + dt.timedelta(days=1))) | days(
+        start=day, end=day + dt.timedelta(days=730)
+    )
+
+
+# ------------------------------------------------------------------ organisation
+
+
+def networks() -> st.SearchStrategy[Network]:
+    """A network of clubs."""
+    return st.builds(Network, id=st.just("net-1"), name=labels("Network"))
+
+
+def retention_settings() -> st.SearchStrategy[RetentionSetting]:
+    """A retention setting of 1 to 36 months."""
+    return st.builds(RetentionSetting, months_after_contract_end=st.integers(1, 36))
+
+
+def clubs(club_id: str = "c1") -> st.SearchStrategy[Club]:
+    """A club: any time zone, with or without debt collection and retention."""
+    return st.builds(
+        Club,
+        id=st.just(club_id),
+        name=labels("Club"),
+        timezone=st.sampled_from(TIMEZONES),
+        uses_debt_collection=st.booleans(),
+        retention=_optional(retention_settings()),
+    )
+
+
+def employees(employee_id: str = "e1") -> st.SearchStrategy[Employee]:
+    """An employee with any set of permissions (possibly none)."""
+    return st.builds(
+        Employee,
+        id=st.just(employee_id),
+        name=labels("Employee"),
+        permissions=st.sampled_from(_PERMISSION_SETS),
+    )
+
+
+_PERMISSION_SETS: Final[tuple[frozenset[Permission], ...]] = (
+    frozenset(Permission),
+    frozenset({Permission.ANONYMIZE_MEMBER}),
+    frozenset(Permission),
+    frozenset({Permission.EXPORT_MEMBER_DATA}),
+    frozenset(),
+)
+"""Most employees may anonymize; some may only export, some may do neither."""
+
+
+# ------------------------------------------------------------------------ members
+
+
+def addresses(member_id: str = "m1") -> st.SearchStrategy[Address]:
+    """A postal address made of recognizable personal values."""
+    return st.builds(
+        Address,
+        street=_personal("STREET", member_id),
+        postal_code=_personal("POSTAL", member_id),
+        city=_personal("CITY", member_id),
+        country=_personal("COUNTRY", member_id),
+    )
+
+
+def birth_dates(serial: int = 0) -> st.SearchStrategy[dt.date]:
+    """A birth date, disjoint for different serials and from every other date."""
+    year = 1940 + (serial % 9) * 7
+    return st.dates(min_value=dt.date(year, 1, 1), max_value=dt.date(year + 6, 12, 31))
+
+
+def personal_data(member_id: str = "m1", serial: int = 0) -> st.SearchStrategy[PersonalData]:
+    """A member's personal data; optional fields may be missing."""
+    return st.builds(
+        PersonalData,
+        first_name=_personal("FIRST", member_id),
+        last_name=_personal("LAST", member_id),
+        email=_optional(_personal("EMAIL", member_id).map(lambda s: f"{s}@example.org")),
+        phone=_optional(_personal("PHONE", member_id)),
+        birth_date=_optional(birth_dates(serial)),
+        national_id=_optional(_personal("NATID", member_id)),
+        address=_optional(addresses(member_id)),
+    )
+
+
+def photos(member_id: str = "m1") -> st.SearchStrategy[BinaryContent]:
+    """A photo whose bytes are recognizable as the member's."""
+    return st.builds(
+        BinaryContent,
+        content_type=st.sampled_from(("image/jpeg", "image/png")),
+        data=st.binary(min_size=1, max_size=24).map(
+            lambda b: f"{PERSONAL_PREFIX}PHOTO-{member_id}-".encode() + b
+        ),
+    )
+
+
+@st.composite
+def members(
+    draw: st.DrawFn,
+    *,
+    member_id: str = "m1",
+    club_ids: Sequence[str] = ("c1",),
+    serial: int = 0,
+    anonymized: bool | None = None,
+) -> Member:
+    """A member; an anonymized one holds placeholder values and no photo."""
+    if anonymized is None:
+        anonymized = draw(st.integers(0, 5)) == 0
+    common: dict[str, Any] = {
+        "id": member_id,
+        "home_club_id": draw(st.sampled_from(club_ids)),
+        "registered_on": draw(days(end=TODAY)),
+        "restrict_processing": draw(st.booleans()),
+    }
+    if anonymized:
+        return Member(
+            **common,
+            personal=PersonalData(first_name="Anonymized", last_name="Member"),
+            anonymized_at=draw(instants(end=TODAY)),
+        )
+    return Member(
+        **common,
+        personal=draw(personal_data(member_id, serial)),
+        photo=draw(_optional(photos(member_id))),
+    )
+
+
+# ---------------------------------------------------------------------- contracts
+
+
+@st.composite
+def contracts(
+    draw: st.DrawFn,
+    *,
+    contract_id: str = "k1",
+    member_id: str = "m1",
+    club_ids: Sequence[str] = ("c1",),
+) -> Contract:
+    """A contract: fixed-term or open-ended, maybe terminated early or cancelled.
+
+    Boundaries (one-day contracts, termination on the first or last day) are
+    drawn often.
+    """
+    start = draw(days())
+    end = draw(_optional(_on_or_after(start)))
+    shape = draw(st.sampled_from(("running", "terminated", "cancelled")))
+    terminated_on: dt.date | None = None
+    if shape == "terminated":
+        last = end or start + dt.timedelta(days=730)
+        terminated_on = draw(st.sampled_from((start, last)) | days(start=start, end=last))
+    elif shape == "cancelled":
+        terminated_on = start - dt.timedelta(
+            days=draw(st.sampled_from((1, 2)) | st.integers(1, 60))
+        )
+    return Contract(
+        id=contract_id,
+        member_id=member_id,
+        club_id=draw(st.sampled_from(club_ids)),
+        name=draw(labels("Open")),
+        start=start,
+        end=end,
+        terminated_on=terminated_on,
+    )
+
+
+# ------------------------------------------------------------------------ finance
+
+
+def wallets(member_id: str = "m1") -> st.SearchStrategy[Wallet]:
+    """A wallet with a negative, zero or positive balance."""
+    return st.builds(
+        Wallet,
+        member_id=st.just(member_id),
+        balance=st.one_of(money(-50_000, -1), st.just(Decimal("0.00")), money(1, 50_000)),
+        currency=currencies(),
+    )
+
+
+@st.composite
+def collection_cases(
+    draw: st.DrawFn,
+    *,
+    case_id: str = "w1",
+    member_id: str = "m1",
+    club_ids: Sequence[str] = ("c1",),
+) -> CollectionCase:
+    """A debt-collection case, open or closed."""
+    opened_on = draw(days())
+    return CollectionCase(
+        id=case_id,
+        member_id=member_id,
+        club_id=draw(st.sampled_from(club_ids)),
+        opened_on=opened_on,
+        closed_on=draw(_optional(_on_or_after(opened_on))),
+    )
+
+
+@st.composite
+def installments(
+    draw: st.DrawFn,
+    *,
+    installment_id: str = "i1",
+    member_id: str = "m1",
+    club_ids: Sequence[str] = ("c1",),
+    contracts_of_member: Sequence[Contract] = (),
+) -> Installment:
+    """An installment: paid (on time or late), unpaid, overdue or not yet due."""
+    contract = (
+        draw(_optional(st.sampled_from(contracts_of_member))) if contracts_of_member else None
+    )
+    due_on = draw(days())
+    return Installment(
+        id=installment_id,
+        member_id=member_id,
+        club_id=contract.club_id if contract is not None else draw(st.sampled_from(club_ids)),
+        contract_id=None if contract is None else contract.id,
+        due_on=due_on,
+        amount=draw(money(1, 50_000)),
+        currency=draw(currencies()),
+        paid_on=draw(_optional(_on_or_after(due_on - dt.timedelta(days=1)))),
+    )
+
+
+@st.composite
+def purchases(
+    draw: st.DrawFn,
+    *,
+    purchase_id: str = "p1",
+    member_id: str = "m1",
+    club_ids: Sequence[str] = ("c1",),
+) -> Purchase:
+    """A purchase, paid or unpaid."""
+    return Purchase(
+        id=purchase_id,
+        member_id=member_id,
+        club_id=draw(st.sampled_from(club_ids)),
+        bought_at=draw(instants()),
+        description=draw(free_texts()),
+        amount=draw(money(0, 20_000)),
+        currency=draw(currencies()),
+        paid=draw(st.booleans()),
+    )
+
+
+def invoice_lines() -> st.SearchStrategy[InvoiceLine]:
+    """One invoice line."""
+    return st.builds(
+        InvoiceLine,
+        description=free_texts(),
+        quantity=st.integers(1, 5).map(Decimal),
+        unit_price=money(0, 50_000),
+        vat_rate=st.sampled_from(("23", "8", "5", "0", "zw")),
+    )
+
+
+def _buyer(personal: PersonalData) -> Buyer:
+    address = personal.address
+    return Buyer(
+        name=personal.display_name,
+        address=""
+        if address is None
+        else f"{address.street}, {address.postal_code} {address.city}, {address.country}",
+        tax_id=personal.national_id,
+    )
+
+
+@st.composite
+def buyers(draw: st.DrawFn, *, member_id: str = "m1") -> Buyer:
+    """An invoice's buyer, copied from personal data."""
+    return _buyer(draw(personal_data(member_id)))
+
+
+@st.composite
+def invoices(
+    draw: st.DrawFn,
+    *,
+    invoice_id: str = "f1",
+    member_id: str = "m1",
+    club_ids: Sequence[str] = ("c1",),
+    buyer: Buyer | None = None,
+) -> Invoice:
+    """An invoice with its buyer snapshot and one to three lines."""
+    lines = tuple(draw(st.lists(invoice_lines(), min_size=1, max_size=3)))
+    issued_on = draw(days())
+    return Invoice(
+        id=invoice_id,
+        number=f"FV/{issued_on.year}/{invoice_id}",
+        member_id=member_id,
+        club_id=draw(st.sampled_from(club_ids)),
+        issued_on=issued_on,
+        buyer=buyer if buyer is not None else draw(buyers(member_id=member_id)),
+        lines=lines,
+        total=sum((line.quantity * line.unit_price for line in lines), Decimal("0.00")),
+        currency=draw(currencies()),
+    )
+
+
+@st.composite
+def receipts(
+    draw: st.DrawFn,
+    *,
+    receipt_id: str = "r1",
+    member_id: str = "m1",
+    club_ids: Sequence[str] = ("c1",),
+    contractor_name: str | None = None,
+) -> Receipt:
+    """A receipt with the contractor's name as issued."""
+    issued_at = draw(instants())
+    if contractor_name is None:
+        contractor_name = draw(personal_data(member_id)).display_name
+    return Receipt(
+        id=receipt_id,
+        number=f"PAR/{issued_at.year}/{receipt_id}",
+        member_id=member_id,
+        club_id=draw(st.sampled_from(club_ids)),
+        issued_at=issued_at,
+        contractor_name=contractor_name,
+        total=draw(money(0, 20_000)),
+        currency=draw(currencies()),
+    )
+
+
+# ------------------------------------------------------------------ activity records
+
+
+@st.composite
+def visits(
+    draw: st.DrawFn,
+    *,
+    visit_id: str = "v1",
+    member_id: str = "m1",
+    club_ids: Sequence[str] = ("c1",),
+) -> Visit:
+    """A visit, with or without the time the member left."""
+    entered_at = draw(instants())
+    stay = draw(_optional(st.integers(0, 300)))
+    return Visit(
+        id=visit_id,
+        member_id=member_id,
+        club_id=draw(st.sampled_from(club_ids)),
+        entered_at=entered_at,
+        left_at=None if stay is None else entered_at + dt.timedelta(minutes=stay),
+    )
+
+
+def class_bookings(
+    booking_id: str = "b1", member_id: str = "m1", club_ids: Sequence[str] = ("c1",)
+) -> st.SearchStrategy[ClassBooking]:
+    """A class booking, attended or not."""
+    return st.builds(
+        ClassBooking,
+        id=st.just(booking_id),
+        member_id=st.just(member_id),
+        club_id=st.sampled_from(club_ids),
+        class_name=st.sampled_from(CLASS_NAMES),
+        starts_at=instants(),
+        attended=st.booleans(),
+    )
+
+
+def measurements(
+    measurement_id: str = "ms1", member_id: str = "m1"
+) -> st.SearchStrategy[Measurement]:
+    """A body measurement."""
+    return st.builds(
+        Measurement,
+        id=st.just(measurement_id),
+        member_id=st.just(member_id),
+        taken_on=days(),
+        kind=st.sampled_from(("weight_kg", "body_fat_pct", "waist_cm")),
+        value=st.integers(0, 3000).map(lambda v: Decimal(v).scaleb(-1)),
+    )
+
+
+def exercises(exercise_id: str = "x1", member_id: str = "m1") -> st.SearchStrategy[Exercise]:
+    """A planned exercise, its optional fields maybe missing."""
+    return st.builds(
+        Exercise,
+        id=st.just(exercise_id),
+        member_id=st.just(member_id),
+        planned_on=days(),
+        name=st.sampled_from(("Squat", "Deadlift", "Bench press", "Plank")),
+        sets=_optional(st.integers(1, 10)),
+        reps=_optional(st.integers(1, 30)),
+        weight_kg=_optional(money(0, 30_000)),
+    )
+
+
+def notes(
+    note_id: str = "n1",
+    member_id: str = "m1",
+    *,
+    note_types: Sequence[NoteType] = tuple(NoteType),
+    texts: st.SearchStrategy[str] | None = None,
+) -> st.SearchStrategy[Note]:
+    """A note of any of ``note_types``."""
+    return st.builds(
+        Note,
+        id=st.just(note_id),
+        member_id=st.just(member_id),
+        note_type=st.sampled_from(note_types),
+        created_at=instants(),
+        text=texts if texts is not None else free_texts(),
+    )
+
+
+def log_entries(
+    entry_id: str = "l1", member_id: str = "m1", *, texts: st.SearchStrategy[str] | None = None
+) -> st.SearchStrategy[LogEntry]:
+    """A line of the Log tab."""
+    return st.builds(
+        LogEntry,
+        id=st.just(entry_id),
+        member_id=st.just(member_id),
+        at=instants(),
+        text=texts if texts is not None else free_texts(),
+    )
+
+
+def documents(
+    document_id: str = "d1", member_id: str = "m1", *, names: st.SearchStrategy[str] | None = None
+) -> st.SearchStrategy[Document]:
+    """An uploaded document with its content."""
+    return st.builds(
+        Document,
+        id=st.just(document_id),
+        member_id=st.just(member_id),
+        name=names if names is not None else labels("scan").map(lambda s: f"{s}.pdf"),
+        uploaded_at=instants(),
+        content_type=st.just("application/pdf"),
+        data=st.binary(max_size=32),
+    )
+
+
+def reminders(
+    reminder_id: str = "rem1", member_id: str = "m1", club_ids: Sequence[str] = ("c1",)
+) -> st.SearchStrategy[Reminder]:
+    """A reminder, with or without an amount."""
+    return st.one_of(
+        st.builds(
+            Reminder,
+            id=st.just(reminder_id),
+            member_id=st.just(member_id),
+            club_id=st.sampled_from(club_ids),
+            kind=st.sampled_from(("unpaid_purchases", "arrears")),
+            created_at=instants(),
+            amount=money(1, 50_000),
+            currency=currencies(),
+        ),
+        st.builds(
+            Reminder,
+            id=st.just(reminder_id),
+            member_id=st.just(member_id),
+            club_id=st.sampled_from(club_ids),
+            kind=st.sampled_from(("unpaid_purchases", "arrears")),
+            created_at=instants(),
+        ),
+    )
+
+
+def removal_counts() -> st.SearchStrategy[RemovalCounts]:
+    """Counts of removed records."""
+    n = st.integers(0, 5)
+    return st.builds(
+        RemovalCounts,
+        personal_data=st.integers(0, 1),
+        photo=st.integers(0, 1),
+        log_entries=n,
+        documents=n,
+        measurements=n,
+        exercises=n,
+        notes=n,
+    )
+
+
+@st.composite
+def audit_entries(
+    draw: st.DrawFn,
+    *,
+    entry_id: str = "a1",
+    member_id: str = "m1",
+    employee_ids: Sequence[str] = ("e1",),
+    at: dt.datetime | None = None,
+) -> AuditEntry:
+    """An audit entry of an anonymization (manual or retention) or an export."""
+    mode = draw(st.sampled_from(AnonymizationMode))
+    action = draw(st.sampled_from(AuditAction))
+    manual = mode is AnonymizationMode.MANUAL or action is AuditAction.EXPORT
+    return AuditEntry(
+        id=entry_id,
+        member_id=member_id,
+        actor_id=draw(st.sampled_from(employee_ids)) if manual else None,
+        at=at if at is not None else draw(instants()),
+        mode=mode,
+        removed=draw(removal_counts()) if action is AuditAction.ANONYMIZE else RemovalCounts(),
+        action=action,
+    )
+
+
+def moneys() -> st.SearchStrategy[Money]:
+    """An amount with its currency."""
+    return st.builds(Money, amount=money(-50_000, 50_000), currency=currencies())
+
+
+RECORD_STRATEGIES: Final[dict[type[Any], st.SearchStrategy[Any]]] = {
+    Address: addresses(),
+    AuditEntry: audit_entries(),
+    BinaryContent: photos(),
+    Buyer: buyers(),
+    ClassBooking: class_bookings(),
+    Club: clubs(),
+    CollectionCase: collection_cases(),
+    Contract: contracts(),
+    Document: documents(),
+    Employee: employees(),
+    Exercise: exercises(),
+    Installment: installments(
+        contracts_of_member=(
+            Contract(id="k1", member_id="m1", club_id="c1", name="Open", start=TODAY),
+        )
+    ),
+    Invoice: invoices(),
+    InvoiceLine: invoice_lines(),
+    LogEntry: log_entries(),
+    Measurement: measurements(),
+    Member: members(),
+    Money: moneys(),
+    Network: networks(),
+    Note: notes(),
+    PersonalData: personal_data(),
+    Purchase: purchases(),
+    Receipt: receipts(),
+    Reminder: reminders(),
+    RemovalCounts: removal_counts(),
+    RetentionSetting: retention_settings(),
+    Visit: visits(),
+    Wallet: wallets(),
+}
+"""A strategy for every domain record type, standing alone."""
+
+
+# ----------------------------------------------------------------------- datasets
+
+
+class _Ids:
+    """Hands out unique ids per prefix: ``k1``, ``k2``, ..."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+
+    def __call__(self, prefix: str) -> str:
+        self._counts[prefix] = self._counts.get(prefix, 0) + 1
+        return f"{prefix}{self._counts[prefix]}"
+
+
+def _leaky_texts(member: Member) -> st.SearchStrategy[str]:
+    """Free text that quotes some of the member's personal values."""
+    values = sorted(personal_strings(member))
+    return st.lists(st.sampled_from(values), min_size=1, max_size=3).map(
+        lambda picked: "called " + " and ".join(picked)
+    )
+
+
+@st.composite
+def datasets(
+    draw: st.DrawFn,
+    *,
+    min_members: int = 1,
+    max_members: int = 8,
+    personal_data_in_texts: bool = False,
+    anonymized_members: bool = True,
+    fresh_member: bool = False,
+) -> Dataset:
+    """A whole consistent network: clubs, employees, members and their records.
+
+    Args:
+        draw: Hypothesis' draw function.
+        min_members: The fewest members.
+        max_members: The most members.
+        personal_data_in_texts: Copy members' personal values into their notes,
+            log entries and document names (as careless staff would).
+        anonymized_members: Allow members that are anonymized already.
+        fresh_member: Make sure that at least the first member is not anonymized.
+    """
+    ids = _Ids()
+    club_list = [draw(clubs(ids("c"))) for _ in range(draw(st.integers(1, 3)))]
+    club_ids = [c.id for c in club_list]
+    employee_list = [draw(employees(ids("e"))) for _ in range(draw(st.integers(1, 3)))]
+    employee_ids = [e.id for e in employee_list]
+    out: dict[str, list[Any]] = {name: [] for name in _RECORD_LISTS}
+    out["clubs"] = club_list
+    out["employees"] = employee_list
+
+    def some(low: int, high: int) -> range:
+        return range(draw(st.integers(low, high)))
+
+    for serial in range(draw(st.integers(min_members, max_members))):
+        member_id = ids("m")
+        member = draw(
+            members(
+                member_id=member_id,
+                club_ids=club_ids,
+                serial=serial,
+                anonymized=None
+                if anonymized_members and not (fresh_member and serial == 0)
+                else False,
+            )
+        )
+        out["members"].append(member)
+        own = [
+            draw(contracts(contract_id=ids("k"), member_id=member_id, club_ids=club_ids))
+            for _ in some(0, 3)
+        ]
+        out["contracts"].extend(own)
+        if draw(st.booleans()):
+            out["wallets"].append(draw(wallets(member_id)))
+        for _ in some(0, 2):
+            out["collection_cases"].append(
+                draw(collection_cases(case_id=ids("w"), member_id=member_id, club_ids=club_ids))
+            )
+        for _ in some(0, 3):
+            out["installments"].append(
+                draw(
+                    installments(
+                        installment_id=ids("i"),
+                        member_id=member_id,
+                        club_ids=club_ids,
+                        contracts_of_member=own,
+                    )
+                )
+            )
+        for _ in some(0, 2):
+            out["purchases"].append(
+                draw(purchases(purchase_id=ids("p"), member_id=member_id, club_ids=club_ids))
+            )
+        # Accounting documents keep the personal data as issued.
+        issued_to = member.personal
+        if member.is_anonymized:
+            issued_to = draw(personal_data(member_id, serial))
+        for _ in some(0, 2):
+            out["invoices"].append(
+                draw(
+                    invoices(
+                        invoice_id=ids("f"),
+                        member_id=member_id,
+                        club_ids=club_ids,
+                        buyer=_buyer(issued_to),
+                    )
+                )
+            )
+        for _ in some(0, 2):
+            out["receipts"].append(
+                draw(
+                    receipts(
+                        receipt_id=ids("r"),
+                        member_id=member_id,
+                        club_ids=club_ids,
+                        contractor_name=issued_to.display_name,
+                    )
+                )
+            )
+        for _ in some(0, 3):
+            out["visits"].append(
+                draw(visits(visit_id=ids("v"), member_id=member_id, club_ids=club_ids))
+            )
+        for _ in some(0, 3):
+            out["class_bookings"].append(draw(class_bookings(ids("b"), member_id, club_ids)))
+        for _ in some(0, 1):
+            out["reminders"].append(draw(reminders(ids("rem"), member_id, club_ids)))
+        if member.is_anonymized:
+            assert member.anonymized_at is not None
+            entry = draw(
+                audit_entries(
+                    entry_id=ids("a"),
+                    member_id=member_id,
+                    employee_ids=employee_ids,
+                    at=member.anonymized_at,
+                )
+            )
+            out["audit"].append(attrs.evolve(entry, action=AuditAction.ANONYMIZE))
+            for _ in some(0, 2):
+                out["notes"].append(
+                    draw(notes(ids("n"), member_id, note_types=(NoteType.GENERAL,)))
+                )
+            continue
+        texts = _leaky_texts(member) if personal_data_in_texts else None
+        for _ in some(0, 2):
+            out["measurements"].append(draw(measurements(ids("ms"), member_id)))
+        for _ in some(0, 2):
+            out["exercises"].append(draw(exercises(ids("x"), member_id)))
+        for _ in some(0, 3):
+            out["notes"].append(draw(notes(ids("n"), member_id, texts=texts)))
+        for _ in some(0, 2):
+            out["log_entries"].append(draw(log_entries(ids("l"), member_id, texts=texts)))
+        for _ in some(0, 2):
+            name = None if texts is None else texts.map(lambda t: f"{t}.pdf")
+            out["documents"].append(draw(documents(ids("d"), member_id, names=name)))
+    return Dataset(
+        network=draw(networks()), **{name: tuple(records) for name, records in out.items()}
+    ).sorted()
+
+
+_RECORD_LISTS: Final = (
+    "clubs",
+    "employees",
+    "members",
+    "contracts",
+    "wallets",
+    "collection_cases",
+    "installments",
+    "purchases",
+    "invoices",
+    "receipts",
+    "visits",
+    "class_bookings",
+    "measurements",
+    "exercises",
+    "notes",
+    "log_entries",
+    "documents",
+    "reminders",
+    "audit",
+)
+
+
+# ---------------------------------------------------------- personal-value tracing
+
+
+def personal_strings(member: Member) -> frozenset[str]:
+    """The member's personal values as they appear in text (birth date as ISO)."""
+    p = member.personal
+    values: list[str | None] = [p.first_name, p.last_name, p.email, p.phone, p.national_id]
+    if p.birth_date is not None:
+        values.append(p.birth_date.isoformat())
+    if p.address is not None:
+        a = p.address
+        values.extend((a.street, a.postal_code, a.city, a.country))
+    return frozenset(v for v in values if v)
+
+
+@attrs.frozen(kw_only=True)
+class Traces:
+    """What betrays a member: their personal strings and photo bytes."""
+
+    strings: frozenset[str]
+    photo: bytes | None
+
+    @classmethod
+    def of(cls, member: Member) -> Traces:
+        """The member's traces as they are now."""
+        return cls(
+            strings=personal_strings(member),
+            photo=None if member.photo is None else member.photo.data,
+        )
+
+
+def _walk(value: Any, key: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _walk(v, k)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk(item, key)
+    else:
+        yield key, value
+
+
+def find_traces(
+    dataset: Dataset, traces: Traces, *, outside: Sequence[str] = ("invoices", "receipts")
+) -> list[str]:
+    """Where ``traces`` survive in the dataset's file form (the collections ``outside`` aside).
+
+    Returns:
+        One line per surviving value: the collection and what survived (the
+        test's own generated value, never real personal data).
+    """
+    data = json.loads(json.dumps(unstructure_dataset(dataset)))
+    found: list[str] = []
+    for collection, records in data.items():
+        if collection in outside:
+            continue
+        for key, value in _walk(records):
+            if isinstance(value, str):
+                found.extend(
+                    f"{collection}.{key}: {s}" for s in sorted(traces.strings) if s in value
+                )
+                photo = traces.photo
+                if photo is not None and key == "data_base64" and photo in base64.b64decode(value):
+                    found.append(f"{collection}.{key}: photo bytes")
+    return found
+
+
+# ------------------------------------------------------------------ anonymizations
+
+
+@attrs.frozen(kw_only=True)
+class Attempt:
+    """One press of "anonymize": who, on whom, on which date, with which option.
+
+    Attributes:
+        as_of: "Today", or ``None`` for the home club's local date at ``at``.
+        at: The clock's instant.
+    """
+
+    member_id: str
+    actor_id: str
+    as_of: dt.date | None
+    at: dt.datetime
+    delete_all_notes: bool
+
+    def day(self, dataset: Dataset) -> dt.date:
+        """The date the rules apply on."""
+        if self.as_of is not None:
+            return self.as_of
+        return home_club_date(dataset, self.member_id, self.at)
+
+
+def boundary_days(dataset: Dataset, member_id: str) -> list[dt.date]:
+    """The dates on which the member's blockers and warnings may flip, and their neighbours."""
+    own = [
+        r
+        for name in ("contracts", "collection_cases", "installments")
+        for r in getattr(dataset, name)
+        if r.member_id == member_id
+    ]
+    fields = ("start", "end", "terminated_on", "opened_on", "closed_on", "due_on", "paid_on")
+    found = {getattr(r, f) for r in own for f in fields if getattr(r, f, None) is not None}
+    return sorted({d + dt.timedelta(days=shift) for d in found for shift in (-1, 0, 1)})
+
+
+def as_of_days(dataset: Dataset, member_id: str) -> st.SearchStrategy[dt.date]:
+    """A date to judge the member on: any day, often a boundary of their records."""
+    boundaries = boundary_days(dataset, member_id)
+    return days() | st.sampled_from(boundaries) if boundaries else days()
+
+
+@st.composite
+def attempts(
+    draw: st.DrawFn,
+    dataset: Dataset,
+    *,
+    member_ids: Sequence[str] | None = None,
+    actor_ids: Sequence[str] | None = None,
+) -> Attempt:
+    """A random attempt on ``dataset``: any member, any date, mostly a permitted actor."""
+    if actor_ids is None:
+        everyone = [e.id for e in dataset.employees]
+        allowed = permitted_actors(dataset)
+        actor_ids = draw(st.sampled_from((everyone, allowed, allowed))) if allowed else everyone
+    member_id = draw(st.sampled_from(member_ids or [m.id for m in dataset.members]))
+    return Attempt(
+        member_id=member_id,
+        actor_id=draw(st.sampled_from(actor_ids)),
+        as_of=draw(_optional(as_of_days(dataset, member_id))),
+        at=draw(instants()),
+        delete_all_notes=draw(st.booleans()),
+    )
+
+
+def permitted_actors(dataset: Dataset) -> list[str]:
+    """The employees who may anonymize."""
+    return [e.id for e in dataset.employees if Permission.ANONYMIZE_MEMBER in e.permissions]
+
+
+def with_permitted_actor(dataset: Dataset) -> Dataset:
+    """``dataset`` with at least one employee who may anonymize."""
+    if permitted_actors(dataset):
+        return dataset
+    boss = Employee(id="e-boss", name="Club Manager", permissions=frozenset(Permission))
+    return attrs.evolve(dataset, employees=(*dataset.employees, boss)).sorted()
+
+
+def eligible_variant(dataset: Dataset, member_id: str, day: dt.date) -> Dataset:
+    """``dataset`` changed as little as needed for the member to be eligible on ``day``.
+
+    Running contracts are terminated the day before, future ones cancelled,
+    open collection cases closed (or dropped when opened later), a positive
+    wallet emptied, overdue installments of debt-collection clubs paid, and
+    "restrict processing" switched off. The member must not be anonymized.
+    """
+    collecting = {c.id for c in dataset.clubs if c.uses_debt_collection}
+    before = day - dt.timedelta(days=1)
+
+    def fix_contract(k: Contract) -> Contract:
+        if k.member_id != member_id or (k.terminated_on is not None and k.terminated_on < k.start):
+            return k
+        if k.start > day or k.start == day:
+            return attrs.evolve(k, terminated_on=k.start - dt.timedelta(days=1))
+        ends = [d for d in (k.end, k.terminated_on) if d is not None]
+        if not ends or min(ends) >= day:
+            return attrs.evolve(k, terminated_on=before)
+        return k
+
+    cases: list[CollectionCase] = []
+    for case in dataset.collection_cases:
+        if case.member_id == member_id and (case.closed_on is None or case.closed_on > day):
+            if case.opened_on > day:
+                continue
+            case = attrs.evolve(case, closed_on=day)
+        cases.append(case)
+
+    def fix_installment(i: Installment) -> Installment:
+        overdue = (i.paid_on is None or i.paid_on > day) and i.due_on < day
+        if i.member_id == member_id and overdue and i.club_id in collecting:
+            return attrs.evolve(i, paid_on=day)
+        return i
+
+    members_ = []
+    for m in dataset.members:
+        if m.id == member_id:
+            assert m.anonymized_at is None, "an anonymized member cannot become eligible"
+            m = attrs.evolve(m, restrict_processing=False)
+        members_.append(m)
+    return attrs.evolve(
+        dataset,
+        members=tuple(members_),
+        contracts=tuple(fix_contract(k) for k in dataset.contracts),
+        collection_cases=tuple(cases),
+        wallets=tuple(
+            attrs.evolve(w, balance=Decimal("0.00"))
+            if w.member_id == member_id and w.balance > 0
+            else w
+            for w in dataset.wallets
+        ),
+        installments=tuple(fix_installment(i) for i in dataset.installments),
+    )
+
+
+@st.composite
+def scenarios(
+    draw: st.DrawFn,
+    *,
+    max_attempts: int = 4,
+    max_members: int = 8,
+    personal_data_in_texts: bool = False,
+    first_eligible: bool | None = None,
+    delete_all_notes: bool | None = None,
+) -> tuple[Dataset, tuple[Attempt, ...]]:
+    """A dataset and a sequence of anonymization attempts on it.
+
+    Args:
+        draw: Hypothesis' draw function.
+        max_attempts: The most attempts.
+        max_members: Passed to :func:`datasets`.
+        personal_data_in_texts: Passed to :func:`datasets`.
+        first_eligible: Make the first attempt succeed (changing the dataset as
+            little as needed); ``None``: in about half of the examples.
+        delete_all_notes: Force the option on every attempt (``None``: random).
+    """
+    if first_eligible is None:
+        first_eligible = draw(st.booleans())
+    dataset = draw(
+        datasets(
+            max_members=max_members,
+            personal_data_in_texts=personal_data_in_texts,
+            fresh_member=first_eligible,
+        )
+    )
+    fresh = [m.id for m in dataset.members if m.anonymized_at is None]
+    plan: list[Attempt] = []
+    if first_eligible:
+        dataset = with_permitted_actor(dataset)
+        first = draw(attempts(dataset, member_ids=fresh, actor_ids=permitted_actors(dataset)))
+        dataset = eligible_variant(dataset, first.member_id, first.day(dataset))
+        plan.append(first)
+    for _ in range(draw(st.integers(0 if plan else 1, max_attempts - len(plan)))):
+        plan.append(draw(attempts(dataset)))
+    if delete_all_notes is not None:
+        plan = [attrs.evolve(a, delete_all_notes=delete_all_notes) for a in plan]
+    return dataset, tuple(plan)
