@@ -281,8 +281,10 @@ class PgServer:
         """Dispose every store and drop every schema of the session."""
         for store in self._stores:
             store.dispose()
-        with self._admin.begin() as conn:
-            for schema in self._schemas:
+        # One transaction per schema: dropping them all at once can exceed the
+        # server's lock table (max_locks_per_transaction).
+        for schema in self._schemas:
+            with self._admin.begin() as conn:
                 conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         self._admin.dispose()
 
