@@ -43,6 +43,7 @@ from member_anonymization.domain import (
     Visit,
     Wallet,
 )
+from member_anonymization.retention import add_months
 from member_anonymization.serialization import Dataset
 
 WARSAW: Final = dt.timezone(dt.timedelta(hours=1))
@@ -75,15 +76,6 @@ _PDF: Final = (
     b"%PDF-1.4\n% demo document\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 )
 _JPEG: Final = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    next_first = dt.date(year + (month == 12), month % 12 + 1, 1)
-    last = (next_first - dt.timedelta(days=1)).day
-    return dt.date(year, month, min(day.day, last))
 
 
 def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -152,7 +144,7 @@ class _Builder:
             club_id=club.id,
             name=name,
             start=start,
-            end=_add_months(start, months) - dt.timedelta(days=1),
+            end=add_months(start, months) - dt.timedelta(days=1),
             terminated_on=terminated,
         )
         self.add("contracts", contract)
@@ -180,7 +172,7 @@ class _Builder:
             )
             if self.rng.random() < 0.5:
                 self.invoice(member, club, due, f"{contract.name} - {due:%m/%Y}", price)
-            due = _add_months(due, 1)
+            due = add_months(due, 1)
 
     def invoice(
         self, member: Member, club: Club, issued_on: dt.date, what: str, price: Decimal
@@ -375,8 +367,8 @@ def build_demo_dataset(*, today: dt.date, members: int = 300, seed: int = 2019) 
         ),
         Employee(id="e3", name="Kasia Trenerka", permissions=frozenset()),
     )
-    long_ago = _add_months(today, -60)
-    last_year = _add_months(today, -12)
+    long_ago = add_months(today, -60)
+    last_year = add_months(today, -12)
 
     def cast(member_id: str, home: Club, registered: dt.date) -> Member:
         member = b.person(member_id, home, registered)
@@ -385,44 +377,44 @@ def build_demo_dataset(*, today: dt.date, members: int = 300, seed: int = 2019) 
 
     # The cast: one member per blocker and warning.
     m = cast("m0001", centrum, last_year)
-    b.contract(m, centrum, _add_months(today, -3), 12)
-    b.activity(m, centrum, _add_months(today, -3), today)
+    b.contract(m, centrum, add_months(today, -3), 12)
+    b.activity(m, centrum, add_months(today, -3), today)
 
     m = cast("m0002", mokotow, last_year)
-    b.contract(m, mokotow, _add_months(today, -14), 12)
-    b.contract(m, mokotow, _add_months(today.replace(day=1), 1), 12)
-    b.activity(m, mokotow, _add_months(today, -14), _add_months(today, -2))
+    b.contract(m, mokotow, add_months(today, -14), 12)
+    b.contract(m, mokotow, add_months(today.replace(day=1), 1), 12)
+    b.activity(m, mokotow, add_months(today, -14), add_months(today, -2))
 
     m = cast("m0003", centrum, long_ago)
     b.contract(m, centrum, long_ago, 12)
     b.add(
         "collection_cases",
         CollectionCase(
-            id="w0001", member_id=m.id, club_id=krakow.id, opened_on=_add_months(long_ago, 14)
+            id="w0001", member_id=m.id, club_id=krakow.id, opened_on=add_months(long_ago, 14)
         ),
     )
-    b.activity(m, centrum, long_ago, _add_months(long_ago, 12))
+    b.activity(m, centrum, long_ago, add_months(long_ago, 12))
 
     m = cast("m0004", mokotow, long_ago)
     b.contract(m, mokotow, long_ago, 12)
     b.add("wallets", Wallet(member_id=m.id, balance=Decimal("85.00"), currency="PLN"))
-    b.activity(m, mokotow, long_ago, _add_months(long_ago, 12))
+    b.activity(m, mokotow, long_ago, add_months(long_ago, 12))
 
     m = attrs.evolve(cast("m0005", centrum, long_ago), restrict_processing=True)
     b.records["members"][-1] = m
     b.contract(m, centrum, long_ago, 12)
-    b.activity(m, centrum, long_ago, _add_months(long_ago, 12))
+    b.activity(m, centrum, long_ago, add_months(long_ago, 12))
 
     m = cast("m0006", mokotow, long_ago)
     b.records["members"][-1] = attrs.evolve(
         m,
         personal=PersonalData(first_name="Anonymized", last_name="Member"),
         photo=None,
-        anonymized_at=_at(_add_months(today, -6), 3),
+        anonymized_at=_at(add_months(today, -6), 3),
     )
 
     m = cast("m0007", centrum, last_year)
-    k = b.contract(m, centrum, last_year, 6, terminated=_add_months(last_year, 4))
+    k = b.contract(m, centrum, last_year, 6, terminated=add_months(last_year, 4))
     b.add(
         "installments",
         Installment(
@@ -430,23 +422,23 @@ def build_demo_dataset(*, today: dt.date, members: int = 300, seed: int = 2019) 
             member_id=m.id,
             club_id=centrum.id,
             contract_id=k.id,
-            due_on=_add_months(last_year, 4),
+            due_on=add_months(last_year, 4),
             amount=Decimal("129.00"),
             currency="PLN",
         ),
     )
-    b.activity(m, centrum, last_year, _add_months(last_year, 4))
+    b.activity(m, centrum, last_year, add_months(last_year, 4))
 
     m = cast("m0008", mokotow, long_ago)
     b.contract(m, mokotow, long_ago, 12)
-    b.activity(m, mokotow, long_ago, _add_months(long_ago, 12))
+    b.activity(m, mokotow, long_ago, add_months(long_ago, 12))
     b.add(
         "purchases",
         Purchase(
             id=b.next_id("p"),
             member_id=m.id,
             club_id=mokotow.id,
-            bought_at=_at(_add_months(long_ago, 11), 18),
+            bought_at=_at(add_months(long_ago, 11), 18),
             description="Trening personalny",
             amount=Decimal("120.00"),
             currency="PLN",
@@ -455,7 +447,7 @@ def build_demo_dataset(*, today: dt.date, members: int = 300, seed: int = 2019) 
     )
 
     m = cast("m0009", mokotow, long_ago)
-    k = b.contract(m, mokotow, long_ago, 12, terminated=_add_months(long_ago, 8))
+    k = b.contract(m, mokotow, long_ago, 12, terminated=add_months(long_ago, 8))
     b.add(
         "installments",
         Installment(
@@ -463,17 +455,17 @@ def build_demo_dataset(*, today: dt.date, members: int = 300, seed: int = 2019) 
             member_id=m.id,
             club_id=mokotow.id,
             contract_id=k.id,
-            due_on=_add_months(long_ago, 8),
+            due_on=add_months(long_ago, 8),
             amount=Decimal("149.00"),
             currency="PLN",
         ),
     )
-    b.activity(m, mokotow, long_ago, _add_months(long_ago, 8))
+    b.activity(m, mokotow, long_ago, add_months(long_ago, 8))
 
-    m = cast("m0010", centrum, _add_months(today, -40))
-    b.contract(m, centrum, _add_months(today, -40), 12)
+    m = cast("m0010", centrum, add_months(today, -40))
+    b.contract(m, centrum, add_months(today, -40), 12)
     b.add("wallets", Wallet(member_id=m.id, balance=Decimal("0.00"), currency="PLN"))
-    b.activity(m, centrum, _add_months(today, -40), _add_months(today, -28))
+    b.activity(m, centrum, add_months(today, -40), add_months(today, -28))
 
     # Everybody else: members past and present, some due for retention.
     for n in range(len(CAST) + 1, members + 1):
@@ -484,7 +476,7 @@ def build_demo_dataset(*, today: dt.date, members: int = 300, seed: int = 2019) 
         length = rng.choice((1, 3, 6, 12, 12, 24))
         if start < today and rng.random() < 0.9:
             b.contract(m, home, start, length)
-            end = min(_add_months(start, length), today)
+            end = min(add_months(start, length), today)
             b.activity(m, home, start, max(end, start + dt.timedelta(days=1)))
         if rng.random() < 0.3:
             b.add("wallets", Wallet(member_id=m.id, balance=Decimal("0.00"), currency="PLN"))
