@@ -355,6 +355,16 @@ def test_anonymize_without_a_terminal_needs_yes(cli: Cli) -> None:
     assert cli.snapshot() == before
 
 
+def test_anonymize_without_permission_needs_no_confirmation(cli: Cli) -> None:
+    """An actor without the permission is refused (exit 1) with nothing to confirm."""
+    before = cli.snapshot()
+    result = cli("anonymize", "m1", "--actor", "e2", "--as-of", AS_OF, "--json")
+    assert result.returncode == 1, str(result)
+    assert anonymize_json(result)["status"] == "not_permitted"
+    assert "--yes" not in result.stderr
+    assert cli.snapshot() == before
+
+
 def test_anonymize_with_yes(cli: Cli) -> None:
     """--yes --json anonymizes (exit 0); a second attempt is refused as already anonymized."""
     before = cli.snapshot()

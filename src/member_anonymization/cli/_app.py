@@ -22,6 +22,7 @@ import typer
 from rich.console import Console
 
 from member_anonymization.anonymizer import Anonymized, Anonymizer, NotPermitted, Refused
+from member_anonymization.domain import Permission
 from member_anonymization.errors import DatasetError, MemberAnonymizationError
 from member_anonymization.export import Exported, Exporter, ExportNotPermitted
 from member_anonymization.policy import Language
@@ -310,6 +311,13 @@ def check(
             out.print(_render.findings_table("", verdict.blockers, verdict.warnings, language))
 
 
+def _may_anonymize(ctx: typer.Context, actor: str) -> bool:
+    """Whether the actor exists and holds the permission (else nothing to confirm)."""
+    with _ctx(ctx).store().unit_of_work() as uow:
+        employee = uow.employees.get(actor)
+    return employee is not None and employee.may(Permission.ANONYMIZE_MEMBER)
+
+
 def _confirm(ctx: typer.Context, member_id: str, lang: Language) -> bool:
     """Show what will be removed and ask; refuse without a terminal."""
     if not sys.stdin.isatty():
@@ -348,7 +356,7 @@ def anonymize(
         day = parse_date(as_of)
         language: Language = lang.value
         anonymizer = _anonymizer(ctx)
-        if not yes:
+        if not yes and _may_anonymize(ctx, actor):
             verdict = anonymizer.check(member_id, as_of=day)
             if verdict.eligible and not _confirm(ctx, member_id, language):
                 err.print("Nothing was changed." if language == "en" else "Nic nie zmieniono.")
