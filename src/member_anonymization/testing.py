@@ -460,37 +460,16 @@ class InMemoryUnitOfWork:
         self._working = self._store._tables.copy()
 
 
-@final
-class InMemoryStore:
-    """A whole dataset in memory, behind transactional units of work.
+class _FailurePlan:
+    """Records calls by name and makes chosen ones raise :class:`InjectedFailure`."""
 
-    Args:
-        dataset: The initial content.
-
-    Attributes:
-        calls: Every repository call made, as ``"repository.method"``, in order.
-        commits: How many units committed.
-    """
-
-    def __init__(self, dataset: Dataset) -> None:
-        self._tables = _Tables.from_dataset(dataset)
-        self._lock = threading.RLock()
+    def __init__(self) -> None:
         self.calls: list[str] = []
-        self.commits = 0
         self._fail_at: int | None = None
         self._fail_names: set[str] = set()
 
-    def unit_of_work(self) -> InMemoryUnitOfWork:
-        """A new unit of work (the factory to hand to the services)."""
-        return InMemoryUnitOfWork(self)
-
-    def snapshot(self) -> Dataset:
-        """The committed content, every collection in canonical order."""
-        with self._lock:
-            return self._tables.to_dataset()
-
     def fail_on_call(self, n: int) -> None:
-        """Make the ``n``-th repository call from now on (1-based) raise."""
+        """Make the ``n``-th call from now on (1-based) raise :class:`InjectedFailure`."""
         if n < 1:
             raise ValueError("n counts from 1")
         self._fail_at = len(self.calls) + n
@@ -508,6 +487,34 @@ class InMemoryStore:
         self.calls.append(name)
         if name in self._fail_names or self._fail_at == len(self.calls):
             raise InjectedFailure(f"injected failure in {name}")
+
+
+@final
+class InMemoryStore(_FailurePlan):
+    """A whole dataset in memory, behind transactional units of work.
+
+    Args:
+        dataset: The initial content.
+
+    Attributes:
+        calls: Every repository call made, as ``"repository.method"``, in order.
+        commits: How many units committed.
+    """
+
+    def __init__(self, dataset: Dataset) -> None:
+        self._tables = _Tables.from_dataset(dataset)
+        self._lock = threading.RLock()
+        self.commits = 0
+        super().__init__()
+
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        """A new unit of work (the factory to hand to the services)."""
+        return InMemoryUnitOfWork(self)
+
+    def snapshot(self) -> Dataset:
+        """The committed content, every collection in canonical order."""
+        with self._lock:
+            return self._tables.to_dataset()
 
     def iter_members(self) -> Iterator[Member]:
         """Every committed member (for tests)."""
@@ -584,7 +591,7 @@ class _FailingUnitOfWork:
 
 
 @final
-class FaultInjector:
+class FaultInjector(_FailurePlan):
     """Wraps any unit-of-work factory to record and fail repository calls.
 
     Use it to prove that *your* adapter is atomic: run an operation once to
@@ -601,33 +608,11 @@ class FaultInjector:
 
     def __init__(self, factory: Callable[[], Any]) -> None:
         self._factory = factory
-        self.calls: list[str] = []
-        self._fail_at: int | None = None
-        self._fail_names: set[str] = set()
+        super().__init__()
 
     def __call__(self) -> Any:
         """A new wrapped unit of work."""
         return _FailingUnitOfWork(self, self._factory())
-
-    def fail_on_call(self, n: int) -> None:
-        """Make the ``n``-th call from now on (1-based) raise :class:`InjectedFailure`."""
-        if n < 1:
-            raise ValueError("n counts from 1")
-        self._fail_at = len(self.calls) + n
-
-    def fail_on(self, name: str) -> None:
-        """Make every call of ``"repository.method"`` raise until :meth:`heal`."""
-        self._fail_names.add(name)
-
-    def heal(self) -> None:
-        """Stop injecting failures."""
-        self._fail_at = None
-        self._fail_names.clear()
-
-    def _before_call(self, name: str) -> None:
-        self.calls.append(name)
-        if name in self._fail_names or self._fail_at == len(self.calls):
-            raise InjectedFailure(f"injected failure in {name}")
 
 
 def _conforms(uow: InMemoryUnitOfWork, clock: FixedClock) -> tuple[UnitOfWork, Clock]:
