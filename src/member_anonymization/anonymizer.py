@@ -18,6 +18,7 @@ from typing import ClassVar, Literal, TypeAlias, final
 
 import attrs
 
+from member_anonymization._access import actor_may, member_facts
 from member_anonymization.domain import (
     AnonymizationMode,
     AuditEntry,
@@ -31,7 +32,7 @@ from member_anonymization.domain import (
     Reminder,
     RemovalCounts,
 )
-from member_anonymization.errors import UnknownClubError, UnknownEmployeeError, UnknownMemberError
+from member_anonymization.errors import UnknownClubError
 from member_anonymization.policy import (
     AnonymizationWarning,
     Blocker,
@@ -280,17 +281,12 @@ class Anonymizer:
         """The options in force."""
         return self._options
 
-    def _verdict(
-        self, uow: UnitOfWork, member_id: MemberId, as_of: dt.date | None
-    ) -> tuple[MemberFacts, Eligibility]:
-        facts = uow.facts.load_facts([member_id]).get(member_id)
-        if facts is None:
-            raise UnknownMemberError(member_id)
+    def _verdict(self, uow: UnitOfWork, facts: MemberFacts, as_of: dt.date | None) -> Eligibility:
         clubs = uow.clubs.network_clubs()
         day = as_of
         if day is None:
             day = local_today(_home_club(clubs, facts.member.home_club_id), self._clock)
-        return facts, evaluate(facts, clubs=clubs, as_of=day)
+        return evaluate(facts, clubs=clubs, as_of=day)
 
     def check(self, member_id: MemberId, *, as_of: dt.date | None = None) -> Eligibility:
         """Every blocker and warning for the member. Changes nothing.
@@ -303,7 +299,7 @@ class Anonymizer:
             UnknownMemberError: No such member.
         """
         with self._uow() as uow:
-            return self._verdict(uow, member_id, as_of)[1]
+            return self._verdict(uow, member_facts(uow, member_id), as_of)
 
     def anonymize(
         self, member_id: MemberId, *, actor: EmployeeId, as_of: dt.date | None = None
@@ -325,14 +321,10 @@ class Anonymizer:
                 so that an actor without it learns nothing).
         """
         with self._uow() as uow:
-            employee = uow.employees.get(actor)
-            if employee is None:
-                raise UnknownEmployeeError(actor)
-            if not employee.may(Permission.ANONYMIZE_MEMBER):
+            if not actor_may(uow, actor, Permission.ANONYMIZE_MEMBER):
                 return NotPermitted(member_id=member_id, actor_id=actor)
-            if not uow.members.lock([member_id]):
-                raise UnknownMemberError(member_id)
-            facts, verdict = self._verdict(uow, member_id, as_of)
+            facts = member_facts(uow, member_id, lock=True)
+            verdict = self._verdict(uow, facts, as_of)
             if not verdict.eligible:
                 uow.rollback()
                 return Refused(

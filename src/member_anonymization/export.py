@@ -38,6 +38,7 @@ from typing import IO, Any, BinaryIO, ClassVar, Final, Literal, TypeAlias, TypeV
 
 import attrs
 
+from member_anonymization._access import actor_may, member_facts
 from member_anonymization._export_csv import TABLES, CsvWriter, TextSink, flatten
 from member_anonymization._export_zip import JSON_NAME, ArchiveNames, entry_info
 from member_anonymization.anonymizer import SystemClock
@@ -71,8 +72,6 @@ from member_anonymization.errors import (
     DatasetError,
     DatasetProblem,
     MemberAnonymizationError,
-    UnknownEmployeeError,
-    UnknownMemberError,
 )
 from member_anonymization.policy import MemberFacts
 from member_anonymization.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -512,16 +511,9 @@ class Exporter:
         """
         chosen = format if format is not None else ExportFormat.for_target(out)
         with self._uow() as uow:
-            employee = uow.employees.get(actor)
-            if employee is None:
-                raise UnknownEmployeeError(actor)
-            if not employee.may(Permission.EXPORT_MEMBER_DATA):
+            if not actor_may(uow, actor, Permission.EXPORT_MEMBER_DATA):
                 return ExportNotPermitted(member_id=member_id, actor_id=actor)
-            if not uow.members.lock([member_id]):
-                raise UnknownMemberError(member_id)
-            facts = uow.facts.load_facts([member_id]).get(member_id)
-            if facts is None:
-                raise UnknownMemberError(member_id)
+            facts = member_facts(uow, member_id, lock=True)
             at = self._clock.now()
             entry = AuditEntry(
                 id=self._options.id_factory(),

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 
+from member_anonymization._access import actor_may
 from member_anonymization.anonymizer import Anonymized, Anonymizer, NotPermitted, Refused
 from member_anonymization.domain import Permission
 from member_anonymization.errors import DatasetError, MemberAnonymizationError
@@ -312,10 +313,13 @@ def check(
 
 
 def _may_anonymize(ctx: typer.Context, actor: str) -> bool:
-    """Whether the actor exists and holds the permission (else nothing to confirm)."""
+    """Whether the actor holds the permission (else nothing to confirm).
+
+    Raises:
+        UnknownEmployeeError: No such employee.
+    """
     with _ctx(ctx).store().unit_of_work() as uow:
-        employee = uow.employees.get(actor)
-    return employee is not None and employee.may(Permission.ANONYMIZE_MEMBER)
+        return actor_may(uow, actor, Permission.ANONYMIZE_MEMBER)
 
 
 def _confirm(ctx: typer.Context, member_id: str, lang: Language) -> bool:

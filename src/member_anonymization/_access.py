@@ -1,0 +1,34 @@
+"""The first steps the services share: who may act, and the member's facts."""
+
+from __future__ import annotations
+
+from member_anonymization.domain import EmployeeId, MemberId, Permission
+from member_anonymization.errors import UnknownEmployeeError, UnknownMemberError
+from member_anonymization.policy import MemberFacts
+from member_anonymization.ports import UnitOfWork
+
+
+def actor_may(uow: UnitOfWork, actor: EmployeeId, permission: Permission) -> bool:
+    """Whether the employee ``actor`` holds ``permission``.
+
+    Raises:
+        UnknownEmployeeError: No such employee.
+    """
+    employee = uow.employees.get(actor)
+    if employee is None:
+        raise UnknownEmployeeError(actor)
+    return employee.may(permission)
+
+
+def member_facts(uow: UnitOfWork, member_id: MemberId, *, lock: bool = False) -> MemberFacts:
+    """The member's facts, after locking their row when ``lock`` is set.
+
+    Raises:
+        UnknownMemberError: No such member.
+    """
+    if lock and not uow.members.lock([member_id]):
+        raise UnknownMemberError(member_id)
+    facts = uow.facts.load_facts([member_id]).get(member_id)
+    if facts is None:
+        raise UnknownMemberError(member_id)
+    return facts
