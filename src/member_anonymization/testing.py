@@ -28,6 +28,7 @@ from member_anonymization.domain import (
     ClassBooking,
     Club,
     ClubId,
+    Contract,
     Document,
     Employee,
     EmployeeId,
@@ -46,6 +47,7 @@ from member_anonymization.domain import (
 )
 from member_anonymization.policy import MemberFacts
 from member_anonymization.ports import Clock, UnitOfWork
+from member_anonymization.retention import last_contract_end
 from member_anonymization.serialization import COLLECTIONS, Dataset
 
 __all__ = [
@@ -383,26 +385,17 @@ class _Retention(_Repository):
     ) -> Sequence[MemberId]:
         """Members due for retention, by id."""
         t = self._t
-        last_end: dict[MemberId, dt.date | None] = {}
-        open_ended: set[MemberId] = set()
+        contracts: dict[MemberId, list[Contract]] = {}
         for contract in t.data["contracts"].values():
-            if contract.is_cancelled:
-                continue
-            end = contract.effective_end
-            if end is None:
-                open_ended.add(contract.member_id)
-                continue
-            known = last_end.get(contract.member_id)
-            if known is None or end > known:
-                last_end[contract.member_id] = end
+            contracts.setdefault(contract.member_id, []).append(contract)
         due: list[MemberId] = []
         for member in t.data["members"].values():
             threshold = thresholds.get(member.home_club_id)
             if threshold is None or member.anonymized_at is not None:
                 continue
-            if member.id in open_ended or (after is not None and member.id <= after):
+            if after is not None and member.id <= after:
                 continue
-            end = last_end.get(member.id, member.registered_on)
+            end = last_contract_end(member, contracts.get(member.id, ()))
             if end is not None and end <= threshold:
                 due.append(member.id)
         return sorted(due)[:limit]
