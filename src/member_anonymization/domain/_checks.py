@@ -4,6 +4,16 @@ Every domain record checks all of its fields when it is built and reports every
 problem at once in one :class:`InvalidRecordError`. Messages name the record
 type, its id (ids are not personal data) and the field, and say what is wrong;
 they never repeat the offending value, because it may be personal data.
+
+Each field declares its check where it is declared, through its metadata::
+
+    id: str = attrs.field(metadata=c.check(c.ident))
+
+    def __attrs_post_init__(self) -> None:
+        c.check_fields(self, *c.not_before(self, "end", "start"))
+
+:func:`check_fields` runs every declared check in declaration order, adds the
+rules that span several fields, and raises once with every problem.
 """
 
 from __future__ import annotations
@@ -23,6 +33,10 @@ Check = Callable[[Any], "str | None"]
 
 MAX_ID_LENGTH: Final = 200
 _CURRENCY = re.compile(r"[A-Z]{3}")
+_CHECK: Final = "member_anonymization.check"
+"""The metadata key under which a field declares its check."""
+_DECLARED: dict[type, tuple[tuple[str, Check], ...]] = {}
+""":func:`declared_checks` by record type, filled on first use."""
 
 
 @final
@@ -69,6 +83,48 @@ def validate(record: object, checks: Iterable[tuple[str, Check]], *extra: FieldP
         raw_id = getattr(record, "id", None)
         record_id = raw_id if ident(raw_id) is None else None
         raise InvalidRecordError(type(record).__name__, record_id, problems)
+
+
+def check(field_check: Check) -> dict[str, Check]:
+    """Field metadata declaring ``field_check`` as the field's check."""
+    return {_CHECK: field_check}
+
+
+def check_of(field: attrs.Attribute[Any]) -> Check | None:
+    """The check ``field`` declares, or ``None`` when it declares none."""
+    return field.metadata.get(_CHECK)
+
+
+def declared_checks(record_type: type) -> tuple[tuple[str, Check], ...]:
+    """Every field of ``record_type`` with its check, in declaration order.
+
+    Raises:
+        TypeError: A field declares no check.
+    """
+    checks = _DECLARED.get(record_type)
+    if checks is None:
+        checks = tuple(
+            (field.name, _declared_check(record_type, field)) for field in attrs.fields(record_type)
+        )
+        _DECLARED[record_type] = checks
+    return checks
+
+
+def _declared_check(record_type: type, field: attrs.Attribute[Any]) -> Check:
+    field_check = check_of(field)
+    if field_check is None:
+        raise TypeError(f"{record_type.__name__}.{field.name} declares no check")
+    return field_check
+
+
+def check_fields(record: object, *extra: FieldProblem) -> None:
+    """Run every check ``record``'s fields declare, then ``extra``; raise once with all."""
+    validate(record, declared_checks(type(record)), *extra)
+
+
+def redacted(_: Any) -> str:
+    """The ``repr`` of a field holding personal data."""
+    return "<redacted>"
 
 
 def optional(check: Check) -> Check:
@@ -137,6 +193,14 @@ def non_negative_decimal(value: Any) -> str | None:
     reason = decimal(value)
     if reason is None and value < 0:
         return "must not be negative"
+    return reason
+
+
+def positive_count(value: Any) -> str | None:
+    """A positive integer (not a bool)."""
+    reason = count(value)
+    if reason is None and value == 0:
+        return "must be at least 1"
     return reason
 
 

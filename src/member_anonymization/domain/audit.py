@@ -28,27 +28,16 @@ class Reminder:
         amount: The unpaid total, with ``currency``, when known.
     """
 
-    id: str
-    member_id: MemberId
-    club_id: ClubId
-    kind: str
-    created_at: dt.datetime
-    amount: Decimal | None = None
-    currency: str | None = None
+    id: str = attrs.field(metadata=c.check(c.ident))
+    member_id: MemberId = attrs.field(metadata=c.check(c.ident))
+    club_id: ClubId = attrs.field(metadata=c.check(c.ident))
+    kind: str = attrs.field(metadata=c.check(c.ident))
+    created_at: dt.datetime = attrs.field(metadata=c.check(c.instant))
+    amount: Decimal | None = attrs.field(default=None, metadata=c.check(c.optional(c.decimal)))
+    currency: str | None = attrs.field(default=None, metadata=c.check(c.optional(c.currency)))
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("id", c.ident),
-                ("member_id", c.ident),
-                ("club_id", c.ident),
-                ("kind", c.ident),
-                ("created_at", c.instant),
-                ("amount", c.optional(c.decimal)),
-                ("currency", c.optional(c.currency)),
-            ),
-        )
+        c.check_fields(self)
 
 
 @final
@@ -56,16 +45,16 @@ class Reminder:
 class RemovalCounts:
     """How many records of each kind an anonymization removed."""
 
-    personal_data: int = 0
-    photo: int = 0
-    log_entries: int = 0
-    documents: int = 0
-    measurements: int = 0
-    exercises: int = 0
-    notes: int = 0
+    personal_data: int = attrs.field(default=0, metadata=c.check(c.count))
+    photo: int = attrs.field(default=0, metadata=c.check(c.count))
+    log_entries: int = attrs.field(default=0, metadata=c.check(c.count))
+    documents: int = attrs.field(default=0, metadata=c.check(c.count))
+    measurements: int = attrs.field(default=0, metadata=c.check(c.count))
+    exercises: int = attrs.field(default=0, metadata=c.check(c.count))
+    notes: int = attrs.field(default=0, metadata=c.check(c.count))
 
     def __attrs_post_init__(self) -> None:
-        c.validate(self, ((f.name, c.count) for f in attrs.fields(RemovalCounts)))
+        c.check_fields(self)
 
     @property
     def total(self) -> int:
@@ -85,24 +74,17 @@ class AuditEntry:
         action: Anonymization or export.
     """
 
-    id: str
-    member_id: MemberId
-    actor_id: EmployeeId | None
-    at: dt.datetime
-    mode: AnonymizationMode
-    removed: RemovalCounts = RemovalCounts()
-    action: AuditAction = AuditAction.ANONYMIZE
+    id: str = attrs.field(metadata=c.check(c.ident))
+    member_id: MemberId = attrs.field(metadata=c.check(c.ident))
+    actor_id: EmployeeId | None = attrs.field(metadata=c.check(c.optional(c.ident)))
+    at: dt.datetime = attrs.field(metadata=c.check(c.instant))
+    mode: AnonymizationMode = attrs.field(metadata=c.check(c.member_of(AnonymizationMode)))
+    removed: RemovalCounts = attrs.field(
+        default=RemovalCounts(), metadata=c.check(c.instance(RemovalCounts))
+    )
+    action: AuditAction = attrs.field(
+        default=AuditAction.ANONYMIZE, metadata=c.check(c.member_of(AuditAction))
+    )
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("id", c.ident),
-                ("member_id", c.ident),
-                ("actor_id", c.optional(c.ident)),
-                ("at", c.instant),
-                ("mode", c.member_of(AnonymizationMode)),
-                ("removed", c.instance(RemovalCounts)),
-                ("action", c.member_of(AuditAction)),
-            ),
-        )
+        c.check_fields(self)

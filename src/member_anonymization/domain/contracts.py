@@ -22,28 +22,16 @@ class Contract:
             terminated before its start was cancelled and never ran.
     """
 
-    id: ContractId
-    member_id: MemberId
-    club_id: ClubId
-    name: str
-    start: dt.date
-    end: dt.date | None = None
-    terminated_on: dt.date | None = None
+    id: ContractId = attrs.field(metadata=c.check(c.ident))
+    member_id: MemberId = attrs.field(metadata=c.check(c.ident))
+    club_id: ClubId = attrs.field(metadata=c.check(c.ident))
+    name: str = attrs.field(metadata=c.check(c.text))
+    start: dt.date = attrs.field(metadata=c.check(c.day))
+    end: dt.date | None = attrs.field(default=None, metadata=c.check(c.optional(c.day)))
+    terminated_on: dt.date | None = attrs.field(default=None, metadata=c.check(c.optional(c.day)))
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("id", c.ident),
-                ("member_id", c.ident),
-                ("club_id", c.ident),
-                ("name", c.text),
-                ("start", c.day),
-                ("end", c.optional(c.day)),
-                ("terminated_on", c.optional(c.day)),
-            ),
-            *c.not_before(self, "end", "start"),
-        )
+        c.check_fields(self, *c.not_before(self, "end", "start"))
 
     @property
     def is_cancelled(self) -> bool:

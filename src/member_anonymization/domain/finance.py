@@ -9,7 +9,6 @@ from typing import final
 import attrs
 
 from member_anonymization.domain import _checks as c
-from member_anonymization.domain.members import _redacted
 from member_anonymization.domain.values import ClubId, ContractId, MemberId, Money
 
 
@@ -18,15 +17,12 @@ from member_anonymization.domain.values import ClubId, ContractId, MemberId, Mon
 class Wallet:
     """The member's prepaid balance (Portfel). A negative balance is a debt."""
 
-    member_id: MemberId
-    balance: Decimal
-    currency: str
+    member_id: MemberId = attrs.field(metadata=c.check(c.ident))
+    balance: Decimal = attrs.field(metadata=c.check(c.decimal))
+    currency: str = attrs.field(metadata=c.check(c.currency))
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (("member_id", c.ident), ("balance", c.decimal), ("currency", c.currency)),
-        )
+        c.check_fields(self)
 
     @property
     def money(self) -> Money:
@@ -44,24 +40,14 @@ class Wallet:
 class CollectionCase:
     """A debt-collection case file (kartoteka windykacji) in one club."""
 
-    id: str
-    member_id: MemberId
-    club_id: ClubId
-    opened_on: dt.date
-    closed_on: dt.date | None = None
+    id: str = attrs.field(metadata=c.check(c.ident))
+    member_id: MemberId = attrs.field(metadata=c.check(c.ident))
+    club_id: ClubId = attrs.field(metadata=c.check(c.ident))
+    opened_on: dt.date = attrs.field(metadata=c.check(c.day))
+    closed_on: dt.date | None = attrs.field(default=None, metadata=c.check(c.optional(c.day)))
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("id", c.ident),
-                ("member_id", c.ident),
-                ("club_id", c.ident),
-                ("opened_on", c.day),
-                ("closed_on", c.optional(c.day)),
-            ),
-            *c.not_before(self, "closed_on", "opened_on"),
-        )
+        c.check_fields(self, *c.not_before(self, "closed_on", "opened_on"))
 
     def is_open_on(self, day: dt.date) -> bool:
         """Not closed as of ``day`` (no closing date, or closed after it)."""
@@ -73,29 +59,19 @@ class CollectionCase:
 class Installment:
     """One installment (rata) of a contract's payment plan."""
 
-    id: str
-    member_id: MemberId
-    club_id: ClubId
-    due_on: dt.date
-    amount: Decimal
-    currency: str
-    contract_id: ContractId | None = None
-    paid_on: dt.date | None = None
+    id: str = attrs.field(metadata=c.check(c.ident))
+    member_id: MemberId = attrs.field(metadata=c.check(c.ident))
+    club_id: ClubId = attrs.field(metadata=c.check(c.ident))
+    due_on: dt.date = attrs.field(metadata=c.check(c.day))
+    amount: Decimal = attrs.field(metadata=c.check(c.non_negative_decimal))
+    currency: str = attrs.field(metadata=c.check(c.currency))
+    contract_id: ContractId | None = attrs.field(
+        default=None, metadata=c.check(c.optional(c.ident))
+    )
+    paid_on: dt.date | None = attrs.field(default=None, metadata=c.check(c.optional(c.day)))
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("id", c.ident),
-                ("member_id", c.ident),
-                ("club_id", c.ident),
-                ("due_on", c.day),
-                ("amount", c.non_negative_decimal),
-                ("currency", c.currency),
-                ("contract_id", c.optional(c.ident)),
-                ("paid_on", c.optional(c.day)),
-            ),
-        )
+        c.check_fields(self)
 
     def is_overdue_on(self, day: dt.date) -> bool:
         """Due before ``day`` and not paid by ``day`` (an arrear)."""
@@ -108,29 +84,17 @@ class Installment:
 class Purchase:
     """Something the member bought in a club (a drink, a towel, a session)."""
 
-    id: str
-    member_id: MemberId
-    club_id: ClubId
-    bought_at: dt.datetime
-    description: str
-    amount: Decimal
-    currency: str
-    paid: bool
+    id: str = attrs.field(metadata=c.check(c.ident))
+    member_id: MemberId = attrs.field(metadata=c.check(c.ident))
+    club_id: ClubId = attrs.field(metadata=c.check(c.ident))
+    bought_at: dt.datetime = attrs.field(metadata=c.check(c.instant))
+    description: str = attrs.field(metadata=c.check(c.any_text))
+    amount: Decimal = attrs.field(metadata=c.check(c.non_negative_decimal))
+    currency: str = attrs.field(metadata=c.check(c.currency))
+    paid: bool = attrs.field(metadata=c.check(c.boolean))
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("id", c.ident),
-                ("member_id", c.ident),
-                ("club_id", c.ident),
-                ("bought_at", c.instant),
-                ("description", c.any_text),
-                ("amount", c.non_negative_decimal),
-                ("currency", c.currency),
-                ("paid", c.boolean),
-            ),
-        )
+        c.check_fields(self)
 
 
 @final
@@ -138,19 +102,14 @@ class Purchase:
 class Buyer:
     """The buyer as printed on an invoice when it was issued. Never changes."""
 
-    name: str = attrs.field(repr=_redacted)
-    address: str = attrs.field(repr=_redacted)
-    tax_id: str | None = attrs.field(default=None, repr=_redacted)
+    name: str = attrs.field(repr=c.redacted, metadata=c.check(c.any_text))
+    address: str = attrs.field(repr=c.redacted, metadata=c.check(c.any_text))
+    tax_id: str | None = attrs.field(
+        default=None, repr=c.redacted, metadata=c.check(c.optional(c.any_text))
+    )
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("name", c.any_text),
-                ("address", c.any_text),
-                ("tax_id", c.optional(c.any_text)),
-            ),
-        )
+        c.check_fields(self)
 
 
 @final
@@ -158,21 +117,13 @@ class Buyer:
 class InvoiceLine:
     """One line of an invoice."""
 
-    description: str
-    quantity: Decimal
-    unit_price: Decimal
-    vat_rate: str
+    description: str = attrs.field(metadata=c.check(c.any_text))
+    quantity: Decimal = attrs.field(metadata=c.check(c.decimal))
+    unit_price: Decimal = attrs.field(metadata=c.check(c.decimal))
+    vat_rate: str = attrs.field(metadata=c.check(c.text))
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("description", c.any_text),
-                ("quantity", c.decimal),
-                ("unit_price", c.decimal),
-                ("vat_rate", c.text),
-            ),
-        )
+        c.check_fields(self)
 
 
 @final
@@ -180,31 +131,18 @@ class InvoiceLine:
 class Invoice:
     """A VAT invoice (FV). Accounting law keeps it exactly as issued."""
 
-    id: str
-    number: str
-    member_id: MemberId
-    club_id: ClubId
-    issued_on: dt.date
-    buyer: Buyer
-    lines: tuple[InvoiceLine, ...]
-    total: Decimal
-    currency: str
+    id: str = attrs.field(metadata=c.check(c.ident))
+    number: str = attrs.field(metadata=c.check(c.text))
+    member_id: MemberId = attrs.field(metadata=c.check(c.ident))
+    club_id: ClubId = attrs.field(metadata=c.check(c.ident))
+    issued_on: dt.date = attrs.field(metadata=c.check(c.day))
+    buyer: Buyer = attrs.field(metadata=c.check(c.instance(Buyer)))
+    lines: tuple[InvoiceLine, ...] = attrs.field(metadata=c.check(c.each(c.instance(InvoiceLine))))
+    total: Decimal = attrs.field(metadata=c.check(c.decimal))
+    currency: str = attrs.field(metadata=c.check(c.currency))
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("id", c.ident),
-                ("number", c.text),
-                ("member_id", c.ident),
-                ("club_id", c.ident),
-                ("issued_on", c.day),
-                ("buyer", c.instance(Buyer)),
-                ("lines", c.each(c.instance(InvoiceLine))),
-                ("total", c.decimal),
-                ("currency", c.currency),
-            ),
-        )
+        c.check_fields(self)
 
 
 @final
@@ -212,26 +150,14 @@ class Invoice:
 class Receipt:
     """A receipt (paragon). It keeps the contractor's name as issued."""
 
-    id: str
-    number: str
-    member_id: MemberId
-    club_id: ClubId
-    issued_at: dt.datetime
-    contractor_name: str = attrs.field(repr=_redacted)
-    total: Decimal
-    currency: str
+    id: str = attrs.field(metadata=c.check(c.ident))
+    number: str = attrs.field(metadata=c.check(c.text))
+    member_id: MemberId = attrs.field(metadata=c.check(c.ident))
+    club_id: ClubId = attrs.field(metadata=c.check(c.ident))
+    issued_at: dt.datetime = attrs.field(metadata=c.check(c.instant))
+    contractor_name: str = attrs.field(repr=c.redacted, metadata=c.check(c.any_text))
+    total: Decimal = attrs.field(metadata=c.check(c.decimal))
+    currency: str = attrs.field(metadata=c.check(c.currency))
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("id", c.ident),
-                ("number", c.text),
-                ("member_id", c.ident),
-                ("club_id", c.ident),
-                ("issued_at", c.instant),
-                ("contractor_name", c.any_text),
-                ("total", c.decimal),
-                ("currency", c.currency),
-            ),
-        )
+        c.check_fields(self)

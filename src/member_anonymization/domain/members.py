@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, final
+from typing import final
 
 import attrs
 
@@ -11,30 +11,18 @@ from member_anonymization.domain import _checks as c
 from member_anonymization.domain.values import BinaryContent, ClubId, MemberId
 
 
-def _redacted(_: Any) -> str:
-    return "<redacted>"
-
-
 @final
 @attrs.frozen(kw_only=True)
 class Address:
     """A postal address (personal data)."""
 
-    street: str = attrs.field(repr=_redacted)
-    postal_code: str = attrs.field(repr=_redacted)
-    city: str = attrs.field(repr=_redacted)
-    country: str = attrs.field(repr=_redacted)
+    street: str = attrs.field(repr=c.redacted, metadata=c.check(c.any_text))
+    postal_code: str = attrs.field(repr=c.redacted, metadata=c.check(c.any_text))
+    city: str = attrs.field(repr=c.redacted, metadata=c.check(c.any_text))
+    country: str = attrs.field(repr=c.redacted, metadata=c.check(c.any_text))
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("street", c.any_text),
-                ("postal_code", c.any_text),
-                ("city", c.any_text),
-                ("country", c.any_text),
-            ),
-        )
+        c.check_fields(self)
 
 
 @final
@@ -45,27 +33,26 @@ class PersonalData:
     Only the names are required; a club may not know the rest.
     """
 
-    first_name: str = attrs.field(repr=_redacted)
-    last_name: str = attrs.field(repr=_redacted)
-    email: str | None = attrs.field(default=None, repr=_redacted)
-    phone: str | None = attrs.field(default=None, repr=_redacted)
-    birth_date: dt.date | None = attrs.field(default=None, repr=_redacted)
-    national_id: str | None = attrs.field(default=None, repr=_redacted)
-    address: Address | None = attrs.field(default=None, repr=_redacted)
+    first_name: str = attrs.field(repr=c.redacted, metadata=c.check(c.any_text))
+    last_name: str = attrs.field(repr=c.redacted, metadata=c.check(c.any_text))
+    email: str | None = attrs.field(
+        default=None, repr=c.redacted, metadata=c.check(c.optional(c.any_text))
+    )
+    phone: str | None = attrs.field(
+        default=None, repr=c.redacted, metadata=c.check(c.optional(c.any_text))
+    )
+    birth_date: dt.date | None = attrs.field(
+        default=None, repr=c.redacted, metadata=c.check(c.optional(c.day))
+    )
+    national_id: str | None = attrs.field(
+        default=None, repr=c.redacted, metadata=c.check(c.optional(c.any_text))
+    )
+    address: Address | None = attrs.field(
+        default=None, repr=c.redacted, metadata=c.check(c.optional(c.instance(Address)))
+    )
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("first_name", c.any_text),
-                ("last_name", c.any_text),
-                ("email", c.optional(c.any_text)),
-                ("phone", c.optional(c.any_text)),
-                ("birth_date", c.optional(c.day)),
-                ("national_id", c.optional(c.any_text)),
-                ("address", c.optional(c.instance(Address))),
-            ),
-        )
+        c.check_fields(self)
 
     @property
     def display_name(self) -> str:
@@ -87,29 +74,22 @@ class Member:
         anonymized_at: When the member was anonymized, or ``None``.
     """
 
-    id: MemberId
-    home_club_id: ClubId
-    registered_on: dt.date
-    personal: PersonalData
+    id: MemberId = attrs.field(metadata=c.check(c.ident))
+    home_club_id: ClubId = attrs.field(metadata=c.check(c.ident))
+    registered_on: dt.date = attrs.field(metadata=c.check(c.day))
+    personal: PersonalData = attrs.field(metadata=c.check(c.instance(PersonalData)))
     photo: BinaryContent | None = attrs.field(
-        default=None, repr=lambda p: _redacted(p) if p else "None"
+        default=None,
+        repr=lambda p: c.redacted(p) if p else "None",
+        metadata=c.check(c.optional(c.instance(BinaryContent))),
     )
-    restrict_processing: bool = False
-    anonymized_at: dt.datetime | None = None
+    restrict_processing: bool = attrs.field(default=False, metadata=c.check(c.boolean))
+    anonymized_at: dt.datetime | None = attrs.field(
+        default=None, metadata=c.check(c.optional(c.instant))
+    )
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("id", c.ident),
-                ("home_club_id", c.ident),
-                ("registered_on", c.day),
-                ("personal", c.instance(PersonalData)),
-                ("photo", c.optional(c.instance(BinaryContent))),
-                ("restrict_processing", c.boolean),
-                ("anonymized_at", c.optional(c.instant)),
-            ),
-        )
+        c.check_fields(self)
 
     @property
     def is_anonymized(self) -> bool:

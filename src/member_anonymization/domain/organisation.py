@@ -17,11 +17,11 @@ from member_anonymization.domain.values import ClubId, EmployeeId, Permission
 class Network:
     """A network of clubs: the scope of contracts and collection cases."""
 
-    id: str
-    name: str
+    id: str = attrs.field(metadata=c.check(c.ident))
+    name: str = attrs.field(metadata=c.check(c.text))
 
     def __attrs_post_init__(self) -> None:
-        c.validate(self, (("id", c.ident), ("name", c.text)))
+        c.check_fields(self)
 
 
 @final
@@ -29,14 +29,10 @@ class Network:
 class RetentionSetting:
     """The retention rule: remove data X months after the end of the contract."""
 
-    months_after_contract_end: int
+    months_after_contract_end: int = attrs.field(metadata=c.check(c.positive_count))
 
     def __attrs_post_init__(self) -> None:
-        problems: tuple[c.FieldProblem, ...] = ()
-        value = self.months_after_contract_end
-        if c.count(value) is None and value == 0:
-            problems = (c.FieldProblem("months_after_contract_end", "must be at least 1"),)
-        c.validate(self, (("months_after_contract_end", c.count),), *problems)
+        c.check_fields(self)
 
 
 @final
@@ -50,23 +46,16 @@ class Club:
         retention: The bulk job's setting, or ``None`` to never anonymize by it.
     """
 
-    id: ClubId
-    name: str
-    timezone: str
-    uses_debt_collection: bool
-    retention: RetentionSetting | None = None
+    id: ClubId = attrs.field(metadata=c.check(c.ident))
+    name: str = attrs.field(metadata=c.check(c.text))
+    timezone: str = attrs.field(metadata=c.check(c.timezone))
+    uses_debt_collection: bool = attrs.field(metadata=c.check(c.boolean))
+    retention: RetentionSetting | None = attrs.field(
+        default=None, metadata=c.check(c.optional(c.instance(RetentionSetting)))
+    )
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("id", c.ident),
-                ("name", c.text),
-                ("timezone", c.timezone),
-                ("uses_debt_collection", c.boolean),
-                ("retention", c.optional(c.instance(RetentionSetting))),
-            ),
-        )
+        c.check_fields(self)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -83,19 +72,14 @@ class Club:
 class Employee:
     """A club employee and what their role permits."""
 
-    id: EmployeeId
-    name: str = attrs.field(repr=False)
-    permissions: frozenset[Permission] = frozenset()
+    id: EmployeeId = attrs.field(metadata=c.check(c.ident))
+    name: str = attrs.field(repr=False, metadata=c.check(c.text))
+    permissions: frozenset[Permission] = attrs.field(
+        default=frozenset(), metadata=c.check(c.frozenset_of(c.member_of(Permission)))
+    )
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("id", c.ident),
-                ("name", c.text),
-                ("permissions", c.frozenset_of(c.member_of(Permission))),
-            ),
-        )
+        c.check_fields(self)
 
     def may(self, permission: Permission) -> bool:
         """Whether the employee holds ``permission``."""

@@ -9,7 +9,6 @@ from typing import final
 import attrs
 
 from member_anonymization.domain import _checks as c
-from member_anonymization.domain.members import _redacted
 from member_anonymization.domain.values import ClubId, MemberId, NoteType
 
 
@@ -18,24 +17,14 @@ from member_anonymization.domain.values import ClubId, MemberId, NoteType
 class Visit:
     """One entry to a club (historia wejść). Kept: statistics count it."""
 
-    id: str
-    member_id: MemberId
-    club_id: ClubId
-    entered_at: dt.datetime
-    left_at: dt.datetime | None = None
+    id: str = attrs.field(metadata=c.check(c.ident))
+    member_id: MemberId = attrs.field(metadata=c.check(c.ident))
+    club_id: ClubId = attrs.field(metadata=c.check(c.ident))
+    entered_at: dt.datetime = attrs.field(metadata=c.check(c.instant))
+    left_at: dt.datetime | None = attrs.field(default=None, metadata=c.check(c.optional(c.instant)))
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("id", c.ident),
-                ("member_id", c.ident),
-                ("club_id", c.ident),
-                ("entered_at", c.instant),
-                ("left_at", c.optional(c.instant)),
-            ),
-            *c.not_before(self, "left_at", "entered_at"),
-        )
+        c.check_fields(self, *c.not_before(self, "left_at", "entered_at"))
 
 
 @final
@@ -43,25 +32,15 @@ class Visit:
 class ClassBooking:
     """A booking of a class (zajęcia). Kept: attendance statistics count it."""
 
-    id: str
-    member_id: MemberId
-    club_id: ClubId
-    class_name: str
-    starts_at: dt.datetime
-    attended: bool
+    id: str = attrs.field(metadata=c.check(c.ident))
+    member_id: MemberId = attrs.field(metadata=c.check(c.ident))
+    club_id: ClubId = attrs.field(metadata=c.check(c.ident))
+    class_name: str = attrs.field(metadata=c.check(c.text))
+    starts_at: dt.datetime = attrs.field(metadata=c.check(c.instant))
+    attended: bool = attrs.field(metadata=c.check(c.boolean))
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("id", c.ident),
-                ("member_id", c.ident),
-                ("club_id", c.ident),
-                ("class_name", c.text),
-                ("starts_at", c.instant),
-                ("attended", c.boolean),
-            ),
-        )
+        c.check_fields(self)
 
 
 @final
@@ -69,23 +48,14 @@ class ClassBooking:
 class Measurement:
     """A body measurement (health data). Deleted by anonymization."""
 
-    id: str
-    member_id: MemberId
-    taken_on: dt.date
-    kind: str
-    value: Decimal = attrs.field(repr=_redacted)
+    id: str = attrs.field(metadata=c.check(c.ident))
+    member_id: MemberId = attrs.field(metadata=c.check(c.ident))
+    taken_on: dt.date = attrs.field(metadata=c.check(c.day))
+    kind: str = attrs.field(metadata=c.check(c.text))
+    value: Decimal = attrs.field(repr=c.redacted, metadata=c.check(c.decimal))
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("id", c.ident),
-                ("member_id", c.ident),
-                ("taken_on", c.day),
-                ("kind", c.text),
-                ("value", c.decimal),
-            ),
-        )
+        c.check_fields(self)
 
 
 @final
@@ -93,27 +63,18 @@ class Measurement:
 class Exercise:
     """A planned exercise of a training plan. Deleted by anonymization."""
 
-    id: str
-    member_id: MemberId
-    planned_on: dt.date
-    name: str
-    sets: int | None = None
-    reps: int | None = None
-    weight_kg: Decimal | None = None
+    id: str = attrs.field(metadata=c.check(c.ident))
+    member_id: MemberId = attrs.field(metadata=c.check(c.ident))
+    planned_on: dt.date = attrs.field(metadata=c.check(c.day))
+    name: str = attrs.field(metadata=c.check(c.text))
+    sets: int | None = attrs.field(default=None, metadata=c.check(c.optional(c.count)))
+    reps: int | None = attrs.field(default=None, metadata=c.check(c.optional(c.count)))
+    weight_kg: Decimal | None = attrs.field(
+        default=None, metadata=c.check(c.optional(c.non_negative_decimal))
+    )
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("id", c.ident),
-                ("member_id", c.ident),
-                ("planned_on", c.day),
-                ("name", c.text),
-                ("sets", c.optional(c.count)),
-                ("reps", c.optional(c.count)),
-                ("weight_kg", c.optional(c.non_negative_decimal)),
-            ),
-        )
+        c.check_fields(self)
 
 
 @final
@@ -121,23 +82,14 @@ class Exercise:
 class Note:
     """A staff note on the profile. Free text may hold personal data."""
 
-    id: str
-    member_id: MemberId
-    note_type: NoteType
-    created_at: dt.datetime
-    text: str = attrs.field(repr=_redacted)
+    id: str = attrs.field(metadata=c.check(c.ident))
+    member_id: MemberId = attrs.field(metadata=c.check(c.ident))
+    note_type: NoteType = attrs.field(metadata=c.check(c.member_of(NoteType)))
+    created_at: dt.datetime = attrs.field(metadata=c.check(c.instant))
+    text: str = attrs.field(repr=c.redacted, metadata=c.check(c.any_text))
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("id", c.ident),
-                ("member_id", c.ident),
-                ("note_type", c.member_of(NoteType)),
-                ("created_at", c.instant),
-                ("text", c.any_text),
-            ),
-        )
+        c.check_fields(self)
 
 
 @final
@@ -145,16 +97,13 @@ class Note:
 class LogEntry:
     """A line of the profile's Log tab. Deleted by anonymization."""
 
-    id: str
-    member_id: MemberId
-    at: dt.datetime
-    text: str = attrs.field(repr=_redacted)
+    id: str = attrs.field(metadata=c.check(c.ident))
+    member_id: MemberId = attrs.field(metadata=c.check(c.ident))
+    at: dt.datetime = attrs.field(metadata=c.check(c.instant))
+    text: str = attrs.field(repr=c.redacted, metadata=c.check(c.any_text))
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (("id", c.ident), ("member_id", c.ident), ("at", c.instant), ("text", c.any_text)),
-        )
+        c.check_fields(self)
 
 
 @final
@@ -162,22 +111,14 @@ class LogEntry:
 class Document:
     """A file of the profile's Documents tab. Deleted by anonymization."""
 
-    id: str
-    member_id: MemberId
-    name: str = attrs.field(repr=_redacted)
-    uploaded_at: dt.datetime
-    content_type: str
-    data: bytes = attrs.field(repr=lambda data: f"<{len(data)} bytes>")
+    id: str = attrs.field(metadata=c.check(c.ident))
+    member_id: MemberId = attrs.field(metadata=c.check(c.ident))
+    name: str = attrs.field(repr=c.redacted, metadata=c.check(c.text))
+    uploaded_at: dt.datetime = attrs.field(metadata=c.check(c.instant))
+    content_type: str = attrs.field(metadata=c.check(c.text))
+    data: bytes = attrs.field(
+        repr=lambda data: f"<{len(data)} bytes>", metadata=c.check(c.instance(bytes))
+    )
 
     def __attrs_post_init__(self) -> None:
-        c.validate(
-            self,
-            (
-                ("id", c.ident),
-                ("member_id", c.ident),
-                ("name", c.text),
-                ("uploaded_at", c.instant),
-                ("content_type", c.text),
-                ("data", c.instance(bytes)),
-            ),
-        )
+        c.check_fields(self)

@@ -63,11 +63,11 @@ class ProfileTab(enum.Enum):
 class Money:
     """An amount in one currency. Never a float."""
 
-    amount: Decimal
-    currency: str
+    amount: Decimal = attrs.field(metadata=c.check(c.decimal))
+    currency: str = attrs.field(metadata=c.check(c.currency))
 
     def __attrs_post_init__(self) -> None:
-        c.validate(self, (("amount", c.decimal), ("currency", c.currency)))
+        c.check_fields(self)
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"
@@ -78,8 +78,10 @@ class Money:
 class BinaryContent:
     """A stored file: a photo or a document's content."""
 
-    content_type: str
-    data: bytes = attrs.field(repr=lambda data: f"<{len(data)} bytes>")
+    content_type: str = attrs.field(metadata=c.check(c.text))
+    data: bytes = attrs.field(
+        repr=lambda data: f"<{len(data)} bytes>", metadata=c.check(c.instance(bytes))
+    )
 
     def __attrs_post_init__(self) -> None:
-        c.validate(self, (("content_type", c.text), ("data", c.instance(bytes))))
+        c.check_fields(self)
