@@ -28,6 +28,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
+from member_anonymization.errors import MemberAnonymizationError
+
 Check = Callable[[Any], "str | None"]
 """A check returns ``None`` when the value is valid, or a reason (no value)."""
 
@@ -51,7 +53,7 @@ class FieldProblem:
         return f"{self.field}: {self.reason}"
 
 
-class InvalidRecordError(ValueError):
+class InvalidRecordError(MemberAnonymizationError, ValueError):
     """A domain record was built with invalid values.
 
     Attributes:
