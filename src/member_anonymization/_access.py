@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from member_anonymization.domain import EmployeeId, MemberId, Permission
-from member_anonymization.errors import UnknownEmployeeError, UnknownMemberError
+import datetime as dt
+
+from member_anonymization.domain import Club, EmployeeId, MemberId, Permission
+from member_anonymization.errors import FutureDateError, UnknownEmployeeError, UnknownMemberError
 from member_anonymization.policy import MemberFacts
 from member_anonymization.ports import UnitOfWork
 
@@ -32,3 +34,14 @@ def member_facts(uow: UnitOfWork, member_id: MemberId, *, lock: bool = False) ->
     if facts is None:
         raise UnknownMemberError(member_id)
     return facts
+
+
+def not_after_today(as_of: dt.date, club: Club, now: dt.datetime) -> None:
+    """Refuse a date later than the club's local date today (for operations that change data).
+
+    Raises:
+        FutureDateError: ``as_of`` is after the club's today.
+    """
+    today = club.local_date(now)
+    if as_of > today:
+        raise FutureDateError(as_of.isoformat(), today.isoformat(), club.id)

@@ -18,7 +18,8 @@ from typing import ClassVar, Literal, TypeAlias, final
 
 import attrs
 
-from member_anonymization._access import actor_may, member_facts
+from member_anonymization._access import actor_may, member_facts, not_after_today
+from member_anonymization._effects import apply_anonymization
 from member_anonymization.domain import (
     AnonymizationMode,
     AuditEntry,
@@ -51,7 +52,6 @@ __all__ = [
     "PlaceholderScheme",
     "Refused",
     "SystemClock",
-    "apply_anonymization",
     "generic_placeholder",
     "random_placeholder",
 ]
@@ -99,12 +99,16 @@ class AnonymizationOptions:
             health" ones. Free-text notes can hold personal data; clubs that
             cannot vouch for their notes should switch this on.
         placeholder: The placeholder name scheme.
-        id_factory: Makes ids for new reminders and audit entries.
+        id_factory: Makes ids for new reminders, audit entries, erasure
+            requests and outbox messages.
+        notice_language: The language of the notices to members about their
+            erasure requests (a language of :mod:`member_anonymization.messages`).
     """
 
     delete_all_notes: bool = False
     placeholder: PlaceholderScheme = generic_placeholder
     id_factory: Callable[[], str] = _new_id
+    notice_language: str = "en"
 
     @property
     def deleted_note_types(self) -> frozenset[NoteType] | None:
@@ -122,6 +126,7 @@ class Anonymized:
         warnings: The warnings, each now a reminder for its club.
         removed: How many records of each kind were removed.
         audit_entry_id: The id of the audit entry written.
+        request_id: The member's erasure request this completed, if one was open.
     """
 
     status: ClassVar[Literal["anonymized"]] = "anonymized"
@@ -131,6 +136,7 @@ class Anonymized:
     warnings: tuple[AnonymizationWarning, ...]
     removed: RemovalCounts
     audit_entry_id: str
+    request_id: str | None = None
     blockers: ClassVar[tuple[Blocker, ...]] = ()
 
 
@@ -175,85 +181,6 @@ def _home_club(clubs: Mapping[ClubId, Club], club_id: ClubId) -> Club:
         raise UnknownClubError(club_id) from None
 
 
-def apply_anonymization(
-    uow: UnitOfWork,
-    batch: Sequence[tuple[MemberFacts, Eligibility]],
-    *,
-    at: dt.datetime,
-    mode: AnonymizationMode,
-    actor_id: EmployeeId | None,
-    options: AnonymizationOptions,
-) -> dict[MemberId, tuple[RemovalCounts, str]]:
-    """Apply every effect of an anonymization to eligible, locked members.
-
-    Used by the manual path (a batch of one) and the retention sweep alike, so
-    that both leave the same end state. It does not commit.
-
-    Args:
-        uow: The entered unit of work holding the members' locks.
-        batch: Each member's facts and their (eligible) verdict.
-        at: The anonymization instant.
-        mode: Manual or retention.
-        actor_id: The employee, or ``None`` for retention.
-        options: The club's options.
-
-    Returns:
-        Per member id: what was removed and the id of the audit entry.
-    """
-    if not batch:
-        return {}
-    ids = [facts.member_id for facts, _ in batch]
-    uow.members.replace_personal_data({mid: options.placeholder(mid) for mid in ids})
-    photos = uow.members.delete_photos(ids)
-    logs = uow.records.delete_log_entries(ids)
-    documents = uow.records.delete_documents(ids)
-    measurements = uow.records.delete_measurements(ids)
-    exercises = uow.records.delete_exercises(ids)
-    notes = uow.records.delete_notes(ids, note_types=options.deleted_note_types)
-    uow.members.mark_anonymized(ids, at)
-
-    reminders: list[Reminder] = []
-    entries: list[AuditEntry] = []
-    out: dict[MemberId, tuple[RemovalCounts, str]] = {}
-    for facts, verdict in batch:
-        mid = facts.member_id
-        for warning in verdict.warnings:
-            reminders.append(
-                Reminder(
-                    id=options.id_factory(),
-                    member_id=mid,
-                    club_id=warning.club_id,
-                    kind=warning.code,
-                    created_at=at,
-                    amount=warning.amount,
-                    currency=warning.currency,
-                )
-            )
-        removed = RemovalCounts(
-            personal_data=1,
-            photo=photos.get(mid, 0),
-            log_entries=logs.get(mid, 0),
-            documents=documents.get(mid, 0),
-            measurements=measurements.get(mid, 0),
-            exercises=exercises.get(mid, 0),
-            notes=notes.get(mid, 0),
-        )
-        entry = AuditEntry(
-            id=options.id_factory(),
-            member_id=mid,
-            actor_id=actor_id,
-            at=at,
-            mode=mode,
-            removed=removed,
-        )
-        entries.append(entry)
-        out[mid] = (removed, entry.id)
-    if reminders:
-        uow.reminders.add(reminders)
-    uow.audit.add(entries)
-    return out
-
-
 @final
 class Anonymizer:
     """Checks and anonymizes one member at a time, through the ports.
@@ -281,11 +208,21 @@ class Anonymizer:
         """The options in force."""
         return self._options
 
-    def _verdict(self, uow: UnitOfWork, facts: MemberFacts, as_of: dt.date | None) -> Eligibility:
+    def _verdict(
+        self,
+        uow: UnitOfWork,
+        facts: MemberFacts,
+        as_of: dt.date | None,
+        *,
+        changes_data: bool = False,
+    ) -> Eligibility:
         clubs = uow.clubs.network_clubs()
+        home = _home_club(clubs, facts.member.home_club_id)
         day = as_of
         if day is None:
-            day = local_today(_home_club(clubs, facts.member.home_club_id), self._clock)
+            day = local_today(home, self._clock)
+        elif changes_data:
+            not_after_today(day, home, self._clock.now())
         return evaluate(facts, clubs=clubs, as_of=day)
 
     def check(self, member_id: MemberId, *, as_of: dt.date | None = None) -> Eligibility:
@@ -324,7 +261,7 @@ class Anonymizer:
             if not actor_may(uow, actor, Permission.ANONYMIZE_MEMBER):
                 return NotPermitted(member_id=member_id, actor_id=actor)
             facts = member_facts(uow, member_id, lock=True)
-            verdict = self._verdict(uow, facts, as_of)
+            verdict = self._verdict(uow, facts, as_of, changes_data=True)
             if not verdict.eligible:
                 uow.rollback()
                 return Refused(
@@ -343,12 +280,13 @@ class Anonymizer:
                 options=self._options,
             )
             uow.commit()
-        removed, audit_id = done[member_id]
+        applied = done[member_id]
         return Anonymized(
             member_id=member_id,
             as_of=verdict.as_of,
             at=at,
             warnings=verdict.warnings,
-            removed=removed,
-            audit_entry_id=audit_id,
+            removed=applied.removed,
+            audit_entry_id=applied.audit_entry_id,
+            request_id=None if applied.request is None else applied.request.id,
         )

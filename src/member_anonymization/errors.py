@@ -10,10 +10,12 @@ import attrs
 __all__ = [
     "DatasetError",
     "DatasetProblem",
+    "FutureDateError",
     "MemberAnonymizationError",
     "UnknownClubError",
     "UnknownEmployeeError",
     "UnknownMemberError",
+    "UnknownRequestError",
 ]
 
 
@@ -88,3 +90,29 @@ class DatasetError(MemberAnonymizationError, ValueError):
     def describe(self) -> str:
         """Every problem, one per line."""
         return "\n".join(str(p) for p in self.problems)
+
+
+class UnknownRequestError(MemberAnonymizationError, LookupError):
+    """No erasure request has the given id."""
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
+        super().__init__(f"no erasure request with id {request_id!r}")
+
+
+class FutureDateError(MemberAnonymizationError, ValueError):
+    """A date later than today was given to an operation that changes data.
+
+    Checking and dry runs accept any date; anonymizing, a real sweep and
+    processing erasure requests refuse one after the club's local date today,
+    so that a typo can never make a running contract look ended.
+    """
+
+    def __init__(self, as_of: object, today: object, club_id: str) -> None:
+        self.as_of = as_of
+        self.today = today
+        self.club_id = club_id
+        super().__init__(
+            f"the date {as_of} is later than today ({today}) in club {club_id!r}; "
+            "only checks and dry runs accept a future date"
+        )

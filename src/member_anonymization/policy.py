@@ -92,6 +92,7 @@ class FutureContract:
     contract_id: str
     club_id: ClubId
     start: dt.date
+    effective_end: dt.date | None = None
 
     def message(self, lang: Language = "en") -> str:
         """The human message, in English or Polish."""
@@ -389,7 +390,10 @@ def evaluate(facts: MemberFacts, *, clubs: Mapping[ClubId, Club], as_of: dt.date
         if contract.starts_after(as_of):
             blockers.append(
                 FutureContract(
-                    contract_id=contract.id, club_id=contract.club_id, start=contract.start
+                    contract_id=contract.id,
+                    club_id=contract.club_id,
+                    start=contract.start,
+                    effective_end=contract.effective_end,
                 )
             )
     for case in sorted(facts.collection_cases, key=lambda k: (k.opened_on, k.id)):

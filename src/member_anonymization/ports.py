@@ -38,6 +38,7 @@ from member_anonymization.domain import (
     Document,
     Employee,
     EmployeeId,
+    ErasureRequest,
     Exercise,
     Invoice,
     LogEntry,
@@ -46,9 +47,11 @@ from member_anonymization.domain import (
     MemberId,
     Note,
     NoteType,
+    OutboxMessage,
     PersonalData,
     Receipt,
     Reminder,
+    RequestStatus,
     Visit,
 )
 from member_anonymization.policy import MemberFacts
@@ -60,8 +63,10 @@ __all__ = [
     "ClubReader",
     "EmployeeReader",
     "ErasableRecords",
+    "ErasureRequestRegister",
     "FactsReader",
     "MemberRepository",
+    "Outbox",
     "ProfileReader",
     "ReminderWriter",
     "RetentionReader",
@@ -181,6 +186,72 @@ class AuditLog(Protocol):
 
     def add(self, entries: Sequence[AuditEntry]) -> None:
         """Store the entries."""
+        ...
+
+    def anonymizations(
+        self, *, after: str | None = None, limit: int = 1000
+    ) -> Sequence[AuditEntry]:
+        """Entries of anonymizations (not exports), ordered by id, after ``after``.
+
+        The erasure ledger is read from here, page by page.
+        """
+        ...
+
+
+class ErasureRequestRegister(Protocol):
+    """The register of erasure requests (the club's evidence; no personal data).
+
+    A member has at most one open request. Requests are replaced whole by
+    :meth:`update`; the services never change a closed one.
+    """
+
+    def get(self, request_id: str) -> ErasureRequest | None:
+        """The request, or ``None`` when there is no such request."""
+        ...
+
+    def open_for(self, member_ids: Sequence[MemberId]) -> Mapping[MemberId, ErasureRequest]:
+        """The open request of each member that has one (one query for a batch)."""
+        ...
+
+    def add(self, requests: Sequence[ErasureRequest]) -> None:
+        """Store new requests."""
+        ...
+
+    def update(self, requests: Sequence[ErasureRequest]) -> None:
+        """Replace stored requests (matched by id) with these versions."""
+        ...
+
+    def open_requests(
+        self, *, after: str | None = None, limit: int = 1000
+    ) -> Sequence[ErasureRequest]:
+        """Open requests ordered by id, after the id ``after`` (for paging)."""
+        ...
+
+    def all(self, *, status: RequestStatus | None = None) -> Iterable[ErasureRequest]:
+        """Every request (of ``status``, when given), ordered by id; may be lazy."""
+        ...
+
+
+class Outbox(Protocol):
+    """Events and notices for the host to deliver (written in the same transaction)."""
+
+    def add(self, messages: Sequence[OutboxMessage]) -> None:
+        """Store new messages, pending."""
+        ...
+
+    def pending(self, *, limit: int | None = None) -> Sequence[OutboxMessage]:
+        """Pending messages, oldest first (by ``created_at``, then id)."""
+        ...
+
+    def of_request(self, request_id: str) -> Sequence[OutboxMessage]:
+        """Every message of an erasure request, delivered or not, oldest first."""
+        ...
+
+    def mark_delivered(self, message_ids: Sequence[str], at: dt.datetime) -> Sequence[str]:
+        """Mark pending messages delivered at ``at``; return the ids that were pending.
+
+        Unknown ids and messages delivered already are left as they are.
+        """
         ...
 
 
@@ -320,6 +391,16 @@ class UnitOfWork(Protocol):
     @property
     def retention(self) -> RetentionReader:
         """The retention job's queries."""
+        ...
+
+    @property
+    def requests(self) -> ErasureRequestRegister:
+        """The register of erasure requests."""
+        ...
+
+    @property
+    def outbox(self) -> Outbox:
+        """Events and notices for the host to deliver."""
         ...
 
     def __enter__(self) -> Self:

@@ -16,12 +16,11 @@ adapter selects the due members with ``last_end <= threshold``.
 
 :class:`RetentionSweep` anonymizes every due member in batches, each batch in
 one unit of work, through the same policy and the same effects as the manual
-path (:func:`~member_anonymization.anonymizer.apply_anonymization`).
+path.
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -29,11 +28,9 @@ from typing import Any, Final, final
 
 import attrs
 
-from member_anonymization.anonymizer import (
-    AnonymizationOptions,
-    SystemClock,
-    apply_anonymization,
-)
+from member_anonymization._access import not_after_today
+from member_anonymization._effects import apply_anonymization
+from member_anonymization.anonymizer import AnonymizationOptions, SystemClock
 from member_anonymization.domain import (
     AnonymizationMode,
     Club,
@@ -42,6 +39,7 @@ from member_anonymization.domain import (
     Member,
     MemberId,
 )
+from member_anonymization.domain.calendar import add_months, month_length
 from member_anonymization.errors import UnknownClubError
 from member_anonymization.policy import Blocker, Eligibility, MemberFacts, evaluate
 from member_anonymization.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -68,27 +66,6 @@ _COUNT_PAGE: Final = 10_000
 _log = logging.getLogger(__name__)
 
 
-def _month_length(year: int, month: int) -> int:
-    return calendar.monthrange(year, month)[1]
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """Move ``day`` by calendar months, clamping the day to the month's length.
-
-    ``add_months(date(2023, 8, 31), 6) == date(2024, 2, 29)``; ``months`` may be
-    negative or zero.
-
-    Raises:
-        ValueError: The result falls outside the years 1 to 9999.
-    """
-    index = day.year * 12 + day.month - 1 + months
-    year, month0 = divmod(index, 12)
-    if not dt.MINYEAR <= year <= dt.MAXYEAR:
-        raise ValueError("the date moved by that many months is out of range")
-    month = month0 + 1
-    return dt.date(year, month, min(day.day, _month_length(year, month)))
-
-
 def due_threshold(as_of: dt.date, months: int) -> dt.date:
     """The latest last contract end that is due on ``as_of``.
 
@@ -102,8 +79,8 @@ def due_threshold(as_of: dt.date, months: int) -> dt.date:
         ValueError: The threshold falls before the year 1.
     """
     back = add_months(as_of, -months)
-    if as_of.day == _month_length(as_of.year, as_of.month):
-        return back.replace(day=_month_length(back.year, back.month))
+    if as_of.day == month_length(as_of.year, as_of.month):
+        return back.replace(day=month_length(back.year, back.month))
     return back
 
 
@@ -386,8 +363,10 @@ class RetentionSweep:
 
         Raises:
             UnknownClubError: ``club_id`` names no club of the network.
+            FutureDateError: A real run (not a dry run) was given a date
+                later than the local date today of a club in scope.
         """
-        plan = self._plan(as_of, club_id)
+        plan = self._plan(as_of, club_id, refuse_future=not dry_run)
         total = _Outcome()
         cursor: MemberId | None = None
         while plan.thresholds:
@@ -426,7 +405,9 @@ class RetentionSweep:
             cursor = ids[-1]
         return count
 
-    def _plan(self, as_of: dt.date | None, club_id: ClubId | None) -> _Plan:
+    def _plan(
+        self, as_of: dt.date | None, club_id: ClubId | None, *, refuse_future: bool = False
+    ) -> _Plan:
         with self._uow() as uow:
             clubs = dict(uow.clubs.network_clubs())
         if club_id is not None:
@@ -434,6 +415,9 @@ class RetentionSweep:
                 raise UnknownClubError(club_id)
             clubs = {club_id: clubs[club_id]}
         now = self._clock.now()
+        if as_of is not None and refuse_future:
+            for club in clubs.values():
+                not_after_today(as_of, club, now)
         dates = {
             cid: club.local_date(now) if as_of is None else as_of for cid, club in clubs.items()
         }

@@ -41,7 +41,9 @@ from member_anonymization.domain import (
     Contract,
     Document,
     Employee,
+    ErasureRequest,
     Exercise,
+    ExtensionReason,
     Installment,
     InvalidRecordError,
     Invoice,
@@ -51,11 +53,18 @@ from member_anonymization.domain import (
     Network,
     Note,
     NoteType,
+    NoticeKind,
+    OutboxKind,
+    OutboxMessage,
     Permission,
     PersonalData,
+    ProfileTab,
     Purchase,
     Receipt,
+    RejectionReason,
     Reminder,
+    RequestChannel,
+    RequestStatus,
     Visit,
     Wallet,
 )
@@ -194,6 +203,34 @@ class _MemberRow:
     anonymized_at: dt.datetime | None = None
 
 
+_ENUMS: Final = (
+    NoteType,
+    AnonymizationMode,
+    AuditAction,
+    RequestChannel,
+    RequestStatus,
+    ExtensionReason,
+    RejectionReason,
+    NoticeKind,
+    OutboxKind,
+)
+"""Enumerations written as their values."""
+
+_RENAMED: Final[Mapping[tuple[type[Any], str], str]] = {
+    (BinaryContent, "data"): "data_base64",
+    (Document, "data"): "data_base64",
+    (Note, "note_type"): "type",
+}
+"""Fields whose dataset key differs from the attribute: (class, attribute) -> key."""
+
+_OMITTED_WHEN_EMPTY: Final[Mapping[type[Any], tuple[str, ...]]] = {
+    Reminder: ("request_id", "action"),
+    AuditEntry: ("as_of",),
+}
+"""Fields added after the first release: left out of a file while empty, so
+that data written before them is written back exactly as it was."""
+
+
 def make_converter() -> cattrs.Converter:
     """A fresh converter for the dataset shapes of every domain record."""
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
@@ -211,22 +248,19 @@ def make_converter() -> cattrs.Converter:
     is_permissions: Callable[[Any], bool] = lambda t: t == frozenset[Permission]  # noqa: E731
     conv.register_structure_hook_func(is_permissions, _structure_permissions)
     conv.register_unstructure_hook_func(is_permissions, lambda ps: sorted(p.value for p in ps))
-    for enum_type in (NoteType, AnonymizationMode, AuditAction):
+    for enum_type in _ENUMS:
         conv.register_structure_hook(enum_type, _structure_enum(enum_type))
         conv.register_unstructure_hook(enum_type, lambda e: e.value)
 
-    data = override(rename="data_base64")
-    kind = override(rename="type")
-    conv.register_structure_hook(
-        BinaryContent, make_dict_structure_fn(BinaryContent, conv, data=data)
-    )
-    conv.register_unstructure_hook(
-        BinaryContent, make_dict_unstructure_fn(BinaryContent, conv, data=data)
-    )
-    conv.register_structure_hook(Document, make_dict_structure_fn(Document, conv, data=data))
-    conv.register_unstructure_hook(Document, make_dict_unstructure_fn(Document, conv, data=data))
-    conv.register_structure_hook(Note, make_dict_structure_fn(Note, conv, note_type=kind))
-    conv.register_unstructure_hook(Note, make_dict_unstructure_fn(Note, conv, note_type=kind))
+    overridden: dict[type[Any], dict[str, Any]] = {}
+    for (cls, attribute), key in _RENAMED.items():
+        overridden.setdefault(cls, {})[attribute] = override(rename=key)
+    for cls, names in _OMITTED_WHEN_EMPTY.items():
+        for attribute in names:
+            overridden.setdefault(cls, {})[attribute] = override(omit_if_default=True)
+    for cls, fields in overridden.items():
+        conv.register_structure_hook(cls, make_dict_structure_fn(cls, conv, **fields))
+        conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, **fields))
 
     row_structure = make_dict_structure_fn(_MemberRow, conv)
 
@@ -276,75 +310,255 @@ converter: Final = make_converter()
 
 @final
 @attrs.frozen(kw_only=True)
+class RecordKind:
+    """The declaration of one kind of record: everything the library derives from.
+
+    Each collection of :class:`Dataset` declares its kind with :func:`kind`; the
+    dataset file's lists, the reference checks, the in-memory adapter's
+    tables, the export's lists and CSV files, the SQL adapter's load and dump
+    and the adapter contract all walk :data:`RECORD_KINDS` instead of naming the
+    kinds one by one.
+
+    Attributes:
+        collection: The list's key in the dataset file (and the field of
+            :class:`Dataset`).
+        record_type: The domain class of its records.
+        references: ``(field, collection)`` pairs: which field refers to a
+            record of which collection.
+        key_fields: The fields that identify a record (``id``; a wallet: its
+            member).
+        tab: The profile tab that shows it, or ``None`` when it is not part
+            of the member's profile.
+        exported: Whether the member's export holds it.
+        export_reader: Where the export reads it: ``"facts.<field>"`` (from
+            the member's facts) or ``"<repository>.<method>"`` of a unit of
+            work, called with the member id.
+        erased: Whether anonymization deletes it (notes: those of the
+            deleted types).
+        written_by_library: Whether the library writes it (reminders, audit
+            entries, erasure requests, outbox messages) rather than the host.
+    """
+
+    collection: str
+    record_type: type[Any]
+    references: tuple[tuple[str, str], ...] = ()
+    key_fields: tuple[str, ...] = ("id",)
+    tab: ProfileTab | None = None
+    exported: bool = False
+    export_reader: str | None = None
+    erased: bool = False
+    written_by_library: bool = False
+
+    def key(self, record: Any) -> str:
+        """The record's identity as one string (its id, for most kinds)."""
+        return "\0".join(str(getattr(record, name)) for name in self.key_fields)
+
+    @property
+    def is_per_member(self) -> bool:
+        """Whether each record belongs to one member (has ``member_id``)."""
+        return any(field == "member_id" for field, _ in self.references)
+
+
+_KIND_KEY: Final = "member_anonymization.kind"
+
+_MEMBER: Final = (("member_id", "members"),)
+_MEMBER_CLUB: Final = (("member_id", "members"), ("club_id", "clubs"))
+
+
+def kind(record_type: type[Any], **declaration: Any) -> Any:
+    """A :class:`Dataset` field (an empty tuple by default) declaring its kind."""
+    return attrs.field(
+        default=(),
+        metadata={_KIND_KEY: attrs.evolve(_BLANK_KIND, **declaration, record_type=record_type)},
+    )
+
+
+_BLANK_KIND: Final = RecordKind(collection="", record_type=object)
+
+
+@final
+@attrs.frozen(kw_only=True)
 class Dataset:
     """A whole store as one value: the network and every record, in lists.
 
     It is the unit of ``load`` and ``dump``, of the in-memory adapter's
-    snapshots, and of the property tests' before/after comparisons.
+    snapshots, and of the property tests' before/after comparisons. Each field
+    declares its :class:`RecordKind` (see :data:`RECORD_KINDS`); adding a kind
+    of record means adding its domain class and one field here.
     """
 
     FORMAT: ClassVar[str] = DATASET_FORMAT
 
     network: Network
-    clubs: tuple[Club, ...] = ()
-    employees: tuple[Employee, ...] = ()
-    members: tuple[Member, ...] = ()
-    contracts: tuple[Contract, ...] = ()
-    wallets: tuple[Wallet, ...] = ()
-    collection_cases: tuple[CollectionCase, ...] = ()
-    installments: tuple[Installment, ...] = ()
-    purchases: tuple[Purchase, ...] = ()
-    invoices: tuple[Invoice, ...] = ()
-    receipts: tuple[Receipt, ...] = ()
-    visits: tuple[Visit, ...] = ()
-    class_bookings: tuple[ClassBooking, ...] = ()
-    measurements: tuple[Measurement, ...] = ()
-    exercises: tuple[Exercise, ...] = ()
-    notes: tuple[Note, ...] = ()
-    log_entries: tuple[LogEntry, ...] = ()
-    documents: tuple[Document, ...] = ()
-    reminders: tuple[Reminder, ...] = ()
-    audit: tuple[AuditEntry, ...] = ()
+    clubs: tuple[Club, ...] = kind(Club)
+    employees: tuple[Employee, ...] = kind(Employee)
+    members: tuple[Member, ...] = kind(
+        Member, references=(("home_club_id", "clubs"),), tab=ProfileTab.PERSONAL_DATA
+    )
+    contracts: tuple[Contract, ...] = kind(
+        Contract,
+        references=_MEMBER_CLUB,
+        tab=ProfileTab.CONTRACTS,
+        exported=True,
+        export_reader="facts.contracts",
+    )
+    wallets: tuple[Wallet, ...] = kind(
+        Wallet,
+        references=_MEMBER,
+        key_fields=("member_id",),
+        tab=ProfileTab.FINANCES,
+        exported=True,
+        export_reader="facts.wallets",
+    )
+    collection_cases: tuple[CollectionCase, ...] = kind(
+        CollectionCase,
+        references=_MEMBER_CLUB,
+        tab=ProfileTab.FINANCES,
+        exported=True,
+        export_reader="facts.collection_cases",
+    )
+    installments: tuple[Installment, ...] = kind(
+        Installment,
+        references=(*_MEMBER_CLUB, ("contract_id", "contracts")),
+        tab=ProfileTab.FINANCES,
+        exported=True,
+        export_reader="facts.installments",
+    )
+    purchases: tuple[Purchase, ...] = kind(
+        Purchase,
+        references=_MEMBER_CLUB,
+        tab=ProfileTab.FINANCES,
+        exported=True,
+        export_reader="facts.purchases",
+    )
+    invoices: tuple[Invoice, ...] = kind(
+        Invoice,
+        references=_MEMBER_CLUB,
+        tab=ProfileTab.FINANCES,
+        exported=True,
+        export_reader="accounting.invoices_of",
+    )
+    receipts: tuple[Receipt, ...] = kind(
+        Receipt,
+        references=_MEMBER_CLUB,
+        tab=ProfileTab.FINANCES,
+        exported=True,
+        export_reader="accounting.receipts_of",
+    )
+    visits: tuple[Visit, ...] = kind(
+        Visit,
+        references=_MEMBER_CLUB,
+        tab=ProfileTab.VISITS,
+        exported=True,
+        export_reader="profile.visits_of",
+    )
+    class_bookings: tuple[ClassBooking, ...] = kind(
+        ClassBooking,
+        references=_MEMBER_CLUB,
+        tab=ProfileTab.CLASSES,
+        exported=True,
+        export_reader="profile.class_bookings_of",
+    )
+    measurements: tuple[Measurement, ...] = kind(
+        Measurement,
+        references=_MEMBER,
+        tab=ProfileTab.TRAINING,
+        exported=True,
+        export_reader="profile.measurements_of",
+        erased=True,
+    )
+    exercises: tuple[Exercise, ...] = kind(
+        Exercise,
+        references=_MEMBER,
+        tab=ProfileTab.TRAINING,
+        exported=True,
+        export_reader="profile.exercises_of",
+        erased=True,
+    )
+    notes: tuple[Note, ...] = kind(
+        Note,
+        references=_MEMBER,
+        tab=ProfileTab.NOTES,
+        exported=True,
+        export_reader="profile.notes_of",
+        erased=True,
+    )
+    log_entries: tuple[LogEntry, ...] = kind(
+        LogEntry,
+        references=_MEMBER,
+        tab=ProfileTab.LOG,
+        exported=True,
+        export_reader="profile.log_entries_of",
+        erased=True,
+    )
+    documents: tuple[Document, ...] = kind(
+        Document,
+        references=_MEMBER,
+        tab=ProfileTab.DOCUMENTS,
+        exported=True,
+        export_reader="profile.documents_of",
+        erased=True,
+    )
+    reminders: tuple[Reminder, ...] = kind(
+        Reminder,
+        references=(*_MEMBER_CLUB, ("request_id", "erasure_requests")),
+        written_by_library=True,
+    )
+    audit: tuple[AuditEntry, ...] = kind(
+        AuditEntry,
+        references=(("member_id", "members"), ("actor_id", "employees")),
+        written_by_library=True,
+    )
+    erasure_requests: tuple[ErasureRequest, ...] = kind(
+        ErasureRequest,
+        references=(
+            *_MEMBER_CLUB,
+            ("registered_by", "employees"),
+            ("closed_by", "employees"),
+            ("audit_entry_id", "audit"),
+        ),
+        written_by_library=True,
+    )
+    outbox: tuple[OutboxMessage, ...] = kind(
+        OutboxMessage,
+        references=(("member_id", "members"), ("request_id", "erasure_requests")),
+        written_by_library=True,
+    )
 
     def sorted(self) -> Dataset:
         """The same dataset with every collection in a canonical order."""
         changes: dict[str, Any] = {}
-        for name in COLLECTIONS:
-            key = _sort_key(name)
-            changes[name] = tuple(sorted(getattr(self, name), key=key))
+        for record_kind in RECORD_KINDS:
+            name = record_kind.collection
+            changes[name] = tuple(sorted(getattr(self, name), key=record_kind.key))
         return attrs.evolve(self, **changes)
 
+    def records(self, record_kind: RecordKind | str) -> tuple[Any, ...]:
+        """The records of one kind (by its declaration or its collection name)."""
+        name = record_kind if isinstance(record_kind, str) else record_kind.collection
+        records: tuple[Any, ...] = getattr(self, name)
+        return records
 
-RECORD_TYPES: Final[Mapping[str, type[Any]]] = {
-    "clubs": Club,
-    "employees": Employee,
-    "members": Member,
-    "contracts": Contract,
-    "wallets": Wallet,
-    "collection_cases": CollectionCase,
-    "installments": Installment,
-    "purchases": Purchase,
-    "invoices": Invoice,
-    "receipts": Receipt,
-    "visits": Visit,
-    "class_bookings": ClassBooking,
-    "measurements": Measurement,
-    "exercises": Exercise,
-    "notes": Note,
-    "log_entries": LogEntry,
-    "documents": Document,
-    "reminders": Reminder,
-    "audit": AuditEntry,
-}
+
+def _declared_kinds() -> tuple[RecordKind, ...]:
+    out: list[RecordKind] = []
+    for field in attrs.fields(Dataset):
+        declared = field.metadata.get(_KIND_KEY)
+        if declared is not None:
+            out.append(attrs.evolve(declared, collection=field.name))
+    return tuple(out)
+
+
+RECORD_KINDS: Final[tuple[RecordKind, ...]] = _declared_kinds()
+"""Every kind of record, in the dataset file's order (the order of :class:`Dataset`)."""
+
+KINDS: Final[Mapping[str, RecordKind]] = {k.collection: k for k in RECORD_KINDS}
+"""Every kind of record by its collection name."""
+
+RECORD_TYPES: Final[Mapping[str, type[Any]]] = {k.collection: k.record_type for k in RECORD_KINDS}
 """Each list of the dataset file and the record type it holds, in file order."""
 
 COLLECTIONS: Final = tuple(RECORD_TYPES)
-
-
-def _sort_key(collection: str) -> Callable[[Any], str]:
-    if collection == "wallets":
-        return lambda w: f"{w.member_id}\0{w.currency}"
-    return lambda r: str(r.id)
 
 
 def unstructure_dataset(dataset: Dataset) -> dict[str, Any]:
@@ -358,17 +572,14 @@ def unstructure_dataset(dataset: Dataset) -> dict[str, Any]:
     return out
 
 
-_RENAMED: Final[Mapping[tuple[str, str], str]] = {
-    ("BinaryContent", "data"): "data_base64",
-    ("Document", "data"): "data_base64",
-    ("Note", "note_type"): "type",
+_KEYS_BY_NAME: Final[Mapping[tuple[str, str], str]] = {
+    (cls.__name__, attribute): key for (cls, attribute), key in _RENAMED.items()
 }
-"""Fields whose dataset key differs from the attribute: (class name, attribute) -> key."""
 
 
 def _key(record_type: str, field: str) -> str:
     """The dataset key of a record's field, as problems must name it."""
-    return _RENAMED.get((record_type, field), field)
+    return _KEYS_BY_NAME.get((record_type, field), field)
 
 
 def _walk(exc: BaseException, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], str]]:
@@ -498,40 +709,28 @@ def structure_dataset(data: Any, *, check_references: bool = True) -> Dataset:
 
 
 @final
-@attrs.frozen(kw_only=True)
 class KnownIds:
-    """Ids that exist outside a dataset (already stored), for reference checks."""
+    """Ids that exist outside a dataset (already stored), for reference checks.
 
-    clubs: frozenset[str] = frozenset()
-    employees: frozenset[str] = frozenset()
-    members: frozenset[str] = frozenset()
-    contracts: frozenset[str] = frozenset()
+    Args:
+        ids: For each collection, the ids already stored (a collection left
+            out has none).
+    """
 
+    def __init__(self, **ids: Iterable[str]) -> None:
+        unknown = sorted(set(ids) - set(COLLECTIONS) - {"open_request_members"})
+        if unknown:
+            raise TypeError(f"unknown collections: {', '.join(unknown)}")
+        self._ids = {name: frozenset(values) for name, values in ids.items()}
 
-_REFERENCES: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
-    "members": (("home_club_id", "clubs"),),
-    "contracts": (("member_id", "members"), ("club_id", "clubs")),
-    "wallets": (("member_id", "members"),),
-    "collection_cases": (("member_id", "members"), ("club_id", "clubs")),
-    "installments": (
-        ("member_id", "members"),
-        ("club_id", "clubs"),
-        ("contract_id", "contracts"),
-    ),
-    "purchases": (("member_id", "members"), ("club_id", "clubs")),
-    "invoices": (("member_id", "members"), ("club_id", "clubs")),
-    "receipts": (("member_id", "members"), ("club_id", "clubs")),
-    "visits": (("member_id", "members"), ("club_id", "clubs")),
-    "class_bookings": (("member_id", "members"), ("club_id", "clubs")),
-    "measurements": (("member_id", "members"),),
-    "exercises": (("member_id", "members"),),
-    "notes": (("member_id", "members"),),
-    "log_entries": (("member_id", "members"),),
-    "documents": (("member_id", "members"),),
-    "reminders": (("member_id", "members"), ("club_id", "clubs")),
-    "audit": (("member_id", "members"), ("actor_id", "employees")),
-}
-"""For each collection: which field refers to which collection."""
+    def of(self, collection: str) -> frozenset[str]:
+        """The stored ids of ``collection``."""
+        return self._ids.get(collection, frozenset())
+
+    @property
+    def open_request_members(self) -> frozenset[str]:
+        """Members that have an open erasure request stored already."""
+        return self._ids.get("open_request_members", frozenset())
 
 
 def _duplicates(records: Iterable[Any], key: Callable[[Any], str]) -> Iterator[tuple[int, str]]:
@@ -543,8 +742,51 @@ def _duplicates(records: Iterable[Any], key: Callable[[Any], str]) -> Iterator[t
             yield index, k
 
 
+def _key_problems(
+    record_kind: RecordKind, records: Sequence[Any], existing: KnownIds
+) -> Iterator[DatasetProblem]:
+    """Duplicate keys within the file, and ids that are stored already."""
+    name = record_kind.collection
+    field = record_kind.key_fields[0]
+    by_id = record_kind.key_fields == ("id",)
+    message = "duplicate id" if by_id else f"a member has only one {name[:-1]}"
+    for index, key in _duplicates(records, record_kind.key):
+        yield DatasetProblem(
+            collection=name, index=index, record_id=key, field=field, message=message
+        )
+    if not by_id:
+        return
+    already = existing.of(name)
+    for index, record in enumerate(records):
+        if record.id in already:
+            yield DatasetProblem(
+                collection=name,
+                index=index,
+                record_id=record.id,
+                field="id",
+                message="id already exists",
+            )
+
+
+def _open_request_problems(dataset: Dataset, existing: KnownIds) -> Iterator[DatasetProblem]:
+    """A member with a second open erasure request."""
+    seen = set(existing.open_request_members)
+    for index, request in enumerate(dataset.erasure_requests):
+        if not request.is_open:
+            continue
+        if request.member_id in seen:
+            yield DatasetProblem(
+                collection="erasure_requests",
+                index=index,
+                record_id=request.id,
+                field="status",
+                message="a member has at most one open erasure request",
+            )
+        seen.add(request.member_id)
+
+
 def dataset_problems(dataset: Dataset, *, existing: KnownIds | None = None) -> list[DatasetProblem]:
-    """Duplicate ids and dangling references of a dataset.
+    """Duplicate ids, dangling references and broken rules across records.
 
     Args:
         dataset: The dataset to check.
@@ -554,46 +796,19 @@ def dataset_problems(dataset: Dataset, *, existing: KnownIds | None = None) -> l
     existing = existing or KnownIds()
     problems: list[DatasetProblem] = []
     ids: dict[str, set[str]] = {}
-    for name in COLLECTIONS:
-        records = getattr(dataset, name)
-        if name == "wallets":
-            for index, key in _duplicates(records, lambda w: w.member_id):
-                problems.append(
-                    DatasetProblem(
-                        collection=name,
-                        index=index,
-                        record_id=key,
-                        field="member_id",
-                        message="a member has only one wallet",
-                    )
-                )
-            continue
-        for index, key in _duplicates(records, lambda r: r.id):
-            problems.append(
-                DatasetProblem(
-                    collection=name, index=index, record_id=key, field="id", message="duplicate id"
-                )
-            )
-        ids[name] = {r.id for r in records}
-        already: frozenset[str] = getattr(existing, name, frozenset())
-        for index, record in enumerate(records):
-            if record.id in already:
-                problems.append(
-                    DatasetProblem(
-                        collection=name,
-                        index=index,
-                        record_id=record.id,
-                        field="id",
-                        message="id already exists",
-                    )
-                )
-    for name, refs in _REFERENCES.items():
-        for index, record in enumerate(getattr(dataset, name)):
-            for field, target in refs:
+    for record_kind in RECORD_KINDS:
+        records = dataset.records(record_kind)
+        problems.extend(_key_problems(record_kind, records, existing))
+        if record_kind.key_fields == ("id",):
+            ids[record_kind.collection] = {r.id for r in records}
+    for record_kind in RECORD_KINDS:
+        name = record_kind.collection
+        for index, record in enumerate(dataset.records(record_kind)):
+            for field, target in record_kind.references:
                 value = getattr(record, field)
                 if value is None:
                     continue
-                if value not in ids[target] and value not in getattr(existing, target):
+                if value not in ids[target] and value not in existing.of(target):
                     problems.append(
                         DatasetProblem(
                             collection=name,
@@ -601,7 +816,15 @@ def dataset_problems(dataset: Dataset, *, existing: KnownIds | None = None) -> l
                             record_id=_raw_id({"id": getattr(record, "id", None)})
                             or getattr(record, "member_id", None),
                             field=field,
-                            message=f"refers to a missing {target[:-1].replace('_', ' ')}",
+                            message=f"refers to a missing {_singular(target)}",
                         )
                     )
+    problems.extend(_open_request_problems(dataset, existing))
     return problems
+
+
+def _singular(collection: str) -> str:
+    """``"collection_cases"`` -> ``"collection case"``, ``"audit"`` -> ``"audit entry"``."""
+    if collection == "audit":
+        return "audit entry"
+    return collection[:-1].replace("_", " ")

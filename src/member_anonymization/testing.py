@@ -32,6 +32,7 @@ from member_anonymization.domain import (
     Document,
     Employee,
     EmployeeId,
+    ErasureRequest,
     Exercise,
     Invoice,
     LogEntry,
@@ -40,9 +41,11 @@ from member_anonymization.domain import (
     MemberId,
     Note,
     NoteType,
+    OutboxMessage,
     PersonalData,
     Receipt,
     Reminder,
+    RequestStatus,
     Visit,
 )
 from member_anonymization.policy import MemberFacts
@@ -294,6 +297,137 @@ class _Audit(_Repository):
                 raise ValueError(f"duplicate audit entry id {entry.id!r}")
             table[entry.id] = entry
 
+    @_tracked
+    def anonymizations(
+        self, *, after: str | None = None, limit: int = 1000
+    ) -> Sequence[AuditEntry]:
+        """Anonymization entries by id, after ``after``."""
+        entries = sorted(
+            (
+                e
+                for e in self._t.data["audit"].values()
+                if e.is_anonymization and (after is None or e.id > after)
+            ),
+            key=lambda e: e.id,
+        )
+        return entries[:limit]
+
+
+@final
+class _Requests(_Repository):
+    _name = "requests"
+
+    @_tracked
+    def get(self, request_id: str) -> ErasureRequest | None:
+        """The request, or ``None``."""
+        request: ErasureRequest | None = self._t.data["erasure_requests"].get(request_id)
+        return request
+
+    @_tracked
+    def open_for(self, member_ids: Sequence[MemberId]) -> Mapping[MemberId, ErasureRequest]:
+        """The open request of each member that has one."""
+        wanted = set(member_ids)
+        return {
+            r.member_id: r
+            for r in self._t.data["erasure_requests"].values()
+            if r.is_open and r.member_id in wanted
+        }
+
+    @_tracked
+    def add(self, requests: Sequence[ErasureRequest]) -> None:
+        """Store new requests."""
+        table = self._t.data["erasure_requests"]
+        for request in requests:
+            if request.id in table:
+                raise ValueError(f"duplicate erasure request id {request.id!r}")
+            if request.is_open and any(
+                r.is_open and r.member_id == request.member_id for r in table.values()
+            ):
+                raise ValueError(f"member {request.member_id!r} has an open request already")
+            table[request.id] = request
+
+    @_tracked
+    def update(self, requests: Sequence[ErasureRequest]) -> None:
+        """Replace stored requests by id."""
+        table = self._t.data["erasure_requests"]
+        for request in requests:
+            if request.id not in table:
+                raise KeyError(f"no erasure request {request.id!r}")
+            table[request.id] = request
+
+    @_tracked
+    def open_requests(
+        self, *, after: str | None = None, limit: int = 1000
+    ) -> Sequence[ErasureRequest]:
+        """Open requests by id, after ``after``."""
+        found = sorted(
+            (
+                r
+                for r in self._t.data["erasure_requests"].values()
+                if r.is_open and (after is None or r.id > after)
+            ),
+            key=lambda r: r.id,
+        )
+        return found[:limit]
+
+    @_tracked
+    def all(self, *, status: RequestStatus | None = None) -> Iterable[ErasureRequest]:
+        """Every request (of ``status``), by id."""
+        return sorted(
+            (
+                r
+                for r in self._t.data["erasure_requests"].values()
+                if status is None or r.status is status
+            ),
+            key=lambda r: r.id,
+        )
+
+
+def _outbox_order(message: OutboxMessage) -> tuple[dt.datetime, str]:
+    return (message.created_at, message.id)
+
+
+@final
+class _Outbox(_Repository):
+    _name = "outbox"
+
+    @_tracked
+    def add(self, messages: Sequence[OutboxMessage]) -> None:
+        """Store new messages."""
+        table = self._t.data["outbox"]
+        for message in messages:
+            if message.id in table:
+                raise ValueError(f"duplicate outbox message id {message.id!r}")
+            table[message.id] = message
+
+    @_tracked
+    def pending(self, *, limit: int | None = None) -> Sequence[OutboxMessage]:
+        """Pending messages, oldest first."""
+        found = sorted(
+            (m for m in self._t.data["outbox"].values() if m.is_pending), key=_outbox_order
+        )
+        return found if limit is None else found[:limit]
+
+    @_tracked
+    def of_request(self, request_id: str) -> Sequence[OutboxMessage]:
+        """The request's messages, oldest first."""
+        return sorted(
+            (m for m in self._t.data["outbox"].values() if m.request_id == request_id),
+            key=_outbox_order,
+        )
+
+    @_tracked
+    def mark_delivered(self, message_ids: Sequence[str], at: dt.datetime) -> Sequence[str]:
+        """Mark pending messages delivered."""
+        table = self._t.data["outbox"]
+        done: list[str] = []
+        for message_id in dict.fromkeys(message_ids):
+            message = table.get(message_id)
+            if message is not None and message.is_pending:
+                table[message_id] = message.delivered(at)
+                done.append(message_id)
+        return done
+
 
 @final
 class _Clubs(_Repository):
@@ -418,6 +552,8 @@ class InMemoryUnitOfWork:
         self.accounting = _Accounting(self)
         self.profile = _Profile(self)
         self.retention = _Retention(self)
+        self.requests = _Requests(self)
+        self.outbox = _Outbox(self)
 
     def _tables(self) -> _Tables:
         if self._working is None:
@@ -526,6 +662,8 @@ _REPOSITORIES = (
     "accounting",
     "profile",
     "retention",
+    "requests",
+    "outbox",
 )
 
 

@@ -15,6 +15,7 @@ from member_anonymization.domain.finance import (
 )
 from member_anonymization.domain.members import Address, Member, PersonalData
 from member_anonymization.domain.organisation import Club, Employee, Network, RetentionSetting
+from member_anonymization.domain.outbox import Notice, NoticeKind, OutboxKind, OutboxMessage
 from member_anonymization.domain.records import (
     ClassBooking,
     Document,
@@ -23,6 +24,15 @@ from member_anonymization.domain.records import (
     Measurement,
     Note,
     Visit,
+)
+from member_anonymization.domain.requests import (
+    ErasureRequest,
+    ExtensionReason,
+    RejectionReason,
+    RequestChannel,
+    RequestExtension,
+    RequestStateError,
+    RequestStatus,
 )
 from member_anonymization.domain.values import (
     AnonymizationMode,
@@ -54,7 +64,9 @@ __all__ = [
     "Document",
     "Employee",
     "EmployeeId",
+    "ErasureRequest",
     "Exercise",
+    "ExtensionReason",
     "FieldProblem",
     "Installment",
     "InvalidRecordError",
@@ -68,13 +80,22 @@ __all__ = [
     "Network",
     "Note",
     "NoteType",
+    "Notice",
+    "NoticeKind",
+    "OutboxKind",
+    "OutboxMessage",
     "Permission",
     "PersonalData",
     "ProfileTab",
     "Purchase",
     "Receipt",
+    "RejectionReason",
     "Reminder",
     "RemovalCounts",
+    "RequestChannel",
+    "RequestExtension",
+    "RequestStateError",
+    "RequestStatus",
     "RetentionSetting",
     "Visit",
     "Wallet",

@@ -21,11 +21,17 @@ from member_anonymization.domain.values import (
 @final
 @attrs.frozen(kw_only=True)
 class Reminder:
-    """A reminder (Przypomnienie) for a club that money is still unpaid.
+    """A reminder (Przypomnienie) for a club's staff.
 
     Attributes:
-        kind: The warning code that caused it (``unpaid_purchases`` or ``arrears``).
+        kind: What it is about: a warning code (``unpaid_purchases``,
+            ``arrears``) when money is still unpaid, or an erasure-request
+            reminder (``request_action``, ``request_deadline_near``,
+            ``request_overdue``).
         amount: The unpaid total, with ``currency``, when known.
+        request_id: The erasure request it is about, if any.
+        action: For ``request_action``: the blocker code whose clearing
+            needs staff (``wallet_funds``: refund the wallet, ...).
     """
 
     id: str = attrs.field(metadata=c.check(c.ident))
@@ -35,6 +41,8 @@ class Reminder:
     created_at: dt.datetime = attrs.field(metadata=c.check(c.instant))
     amount: Decimal | None = attrs.field(default=None, metadata=c.check(c.optional(c.decimal)))
     currency: str | None = attrs.field(default=None, metadata=c.check(c.optional(c.currency)))
+    request_id: str | None = attrs.field(default=None, metadata=c.check(c.optional(c.ident)))
+    action: str | None = attrs.field(default=None, metadata=c.check(c.optional(c.ident)))
 
     def __attrs_post_init__(self) -> None:
         c.check_fields(self)
@@ -67,24 +75,58 @@ class RemovalCounts:
 class AuditEntry:
     """Who did what to which member id, when, and what was removed.
 
+    An anonymization's entry has a ``mode`` and its ``removed`` counts; an
+    export's has neither (entries written by the first release carry
+    ``manual`` and zero counts, and still load).
+
     Attributes:
-        actor_id: The employee for a manual action, ``None`` for retention.
-        mode: Manual (an employee) or retention (the bulk job).
-        removed: What an anonymization removed (all zero for an export).
+        actor_id: The employee for a manual action; ``None`` for retention
+            and for a processing run of erasure requests.
+        mode: Manual (an employee), retention (the bulk job) or request (a
+            deferred erasure request); ``None`` for an export.
+        removed: What an anonymization removed; ``None`` for an export.
         action: Anonymization or export.
+        as_of: The date ``D`` the rules were evaluated on (anonymizations
+            since this release; ``None`` before and for an export).
     """
 
     id: str = attrs.field(metadata=c.check(c.ident))
     member_id: MemberId = attrs.field(metadata=c.check(c.ident))
     actor_id: EmployeeId | None = attrs.field(metadata=c.check(c.optional(c.ident)))
     at: dt.datetime = attrs.field(metadata=c.check(c.instant))
-    mode: AnonymizationMode = attrs.field(metadata=c.check(c.member_of(AnonymizationMode)))
-    removed: RemovalCounts = attrs.field(
-        default=RemovalCounts(), metadata=c.check(c.instance(RemovalCounts))
+    mode: AnonymizationMode | None = attrs.field(
+        metadata=c.check(c.optional(c.member_of(AnonymizationMode)))
+    )
+    removed: RemovalCounts | None = attrs.field(
+        default=RemovalCounts(), metadata=c.check(c.optional(c.instance(RemovalCounts)))
     )
     action: AuditAction = attrs.field(
         default=AuditAction.ANONYMIZE, metadata=c.check(c.member_of(AuditAction))
     )
+    as_of: dt.date | None = attrs.field(default=None, metadata=c.check(c.optional(c.day)))
 
     def __attrs_post_init__(self) -> None:
-        c.check_fields(self)
+        c.check_fields(self, *_action_problems(self))
+
+    @property
+    def is_anonymization(self) -> bool:
+        """Whether the entry records an anonymization (not an export)."""
+        return self.action is AuditAction.ANONYMIZE
+
+
+def _action_problems(entry: AuditEntry) -> list[c.FieldProblem]:
+    """Fields that contradict the entry's action."""
+    problems: list[c.FieldProblem] = []
+    if entry.action is AuditAction.ANONYMIZE:
+        if entry.mode is None:
+            problems.append(c.FieldProblem("mode", "must be set for an anonymization"))
+        if entry.removed is None:
+            problems.append(c.FieldProblem("removed", "must be set for an anonymization"))
+    elif entry.action is AuditAction.EXPORT:
+        if entry.mode not in (None, AnonymizationMode.MANUAL):
+            problems.append(c.FieldProblem("mode", "must be empty for an export"))
+        if isinstance(entry.removed, RemovalCounts) and entry.removed.total:
+            problems.append(c.FieldProblem("removed", "must be empty for an export"))
+        if entry.as_of is not None:
+            problems.append(c.FieldProblem("as_of", "must be empty for an export"))
+    return problems

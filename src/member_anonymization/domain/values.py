@@ -21,6 +21,7 @@ class Permission(enum.Enum):
 
     ANONYMIZE_MEMBER = "anonymize_member"
     EXPORT_MEMBER_DATA = "export_member_data"
+    HANDLE_ERASURE_REQUESTS = "handle_erasure_requests"
 
 
 class NoteType(enum.Enum):
@@ -35,6 +36,7 @@ class AnonymizationMode(enum.Enum):
 
     MANUAL = "manual"
     RETENTION = "retention"
+    REQUEST = "request"
 
 
 class AuditAction(enum.Enum):
