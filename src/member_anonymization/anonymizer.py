@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar, Literal, TypeAlias, final
 
 import attrs
 
 from member_anonymization._access import actor_may, member_facts
+from member_anonymization._clock import SystemClock, new_id, service_defaults
 from member_anonymization.domain import (
     AnonymizationMode,
     AuditEntry,
@@ -77,19 +77,6 @@ def random_placeholder(member_id: MemberId) -> PersonalData:
 
 
 @final
-class SystemClock:
-    """The real clock, in UTC."""
-
-    def now(self) -> dt.datetime:
-        """The current instant."""
-        return dt.datetime.now(dt.UTC)
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex
-
-
-@final
 @attrs.frozen(kw_only=True)
 class AnonymizationOptions:
     """What a club may configure.
@@ -104,7 +91,7 @@ class AnonymizationOptions:
 
     delete_all_notes: bool = False
     placeholder: PlaceholderScheme = generic_placeholder
-    id_factory: Callable[[], str] = _new_id
+    id_factory: Callable[[], str] = new_id
 
     @property
     def deleted_note_types(self) -> frozenset[NoteType] | None:
@@ -273,8 +260,7 @@ class Anonymizer:
         options: AnonymizationOptions | None = None,
     ) -> None:
         self._uow = unit_of_work
-        self._clock: Clock = clock if clock is not None else SystemClock()
-        self._options = options if options is not None else AnonymizationOptions()
+        self._clock, self._options = service_defaults(clock, options, AnonymizationOptions)
 
     @property
     def options(self) -> AnonymizationOptions:
