@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import ClassVar, Literal, TypeAlias, final
 
 import attrs
 
 from member_anonymization._access import actor_may, member_facts, not_after_today
+from member_anonymization._clock import SystemClock, new_id, service_defaults
 from member_anonymization._effects import apply_anonymization
 from member_anonymization.domain import (
     AnonymizationMode,
-    AuditEntry,
     Club,
     ClubId,
     EmployeeId,
@@ -30,7 +29,6 @@ from member_anonymization.domain import (
     NoteType,
     Permission,
     PersonalData,
-    Reminder,
     RemovalCounts,
 )
 from member_anonymization.errors import UnknownClubError
@@ -77,19 +75,6 @@ def random_placeholder(member_id: MemberId) -> PersonalData:
 
 
 @final
-class SystemClock:
-    """The real clock, in UTC."""
-
-    def now(self) -> dt.datetime:
-        """The current instant."""
-        return dt.datetime.now(dt.UTC)
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex
-
-
-@final
 @attrs.frozen(kw_only=True)
 class AnonymizationOptions:
     """What a club may configure.
@@ -107,7 +92,7 @@ class AnonymizationOptions:
 
     delete_all_notes: bool = False
     placeholder: PlaceholderScheme = generic_placeholder
-    id_factory: Callable[[], str] = _new_id
+    id_factory: Callable[[], str] = new_id
     notice_language: str = "en"
 
     @property
@@ -200,8 +185,7 @@ class Anonymizer:
         options: AnonymizationOptions | None = None,
     ) -> None:
         self._uow = unit_of_work
-        self._clock: Clock = clock if clock is not None else SystemClock()
-        self._options = options if options is not None else AnonymizationOptions()
+        self._clock, self._options = service_defaults(clock, options, AnonymizationOptions)
 
     @property
     def options(self) -> AnonymizationOptions:

@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Final, Literal, TypeAlias, final
 import attrs
 
 from member_anonymization._access import actor_may, member_facts, not_after_today
+from member_anonymization._clock import service_defaults
 from member_anonymization._effects import apply_anonymization, outbox_message
 from member_anonymization._notices import (
     STAFF_ACTION_CODES,
@@ -36,7 +37,7 @@ from member_anonymization._notices import (
     refused_notice,
     rejected_notice,
 )
-from member_anonymization.anonymizer import AnonymizationOptions, Anonymized, SystemClock
+from member_anonymization.anonymizer import AnonymizationOptions, Anonymized
 from member_anonymization.domain import (
     AnonymizationMode,
     Club,
@@ -199,9 +200,7 @@ ReceiveResult: TypeAlias = (
 ExtendResult: TypeAlias = RequestExtended | RequestUnchanged | RequestNotPermitted
 """What :meth:`RequestDesk.extend` returns."""
 
-CloseResult: TypeAlias = (
-    RequestWithdrawn | RequestRejected | RequestUnchanged | RequestNotPermitted
-)
+CloseResult: TypeAlias = RequestWithdrawn | RequestRejected | RequestUnchanged | RequestNotPermitted
 """What :meth:`RequestDesk.withdraw` and :meth:`RequestDesk.reject` return."""
 
 
@@ -393,8 +392,7 @@ class RequestDesk:
         options: AnonymizationOptions | None = None,
     ) -> None:
         self._uow = unit_of_work
-        self._clock: Clock = clock if clock is not None else SystemClock()
-        self._options = options if options is not None else AnonymizationOptions()
+        self._clock, self._options = service_defaults(clock, options, AnonymizationOptions)
 
     @property
     def options(self) -> AnonymizationOptions:
@@ -515,7 +513,10 @@ class RequestDesk:
             )
             if actions:
                 uow.reminders.add(
-                    [_reminder(self._options, request, "request_action", now, code) for code in actions]
+                    [
+                        _reminder(self._options, request, "request_action", now, code)
+                        for code in actions
+                    ]
                 )
             uow.commit()
         return RequestReceived(
@@ -626,9 +627,7 @@ class RequestDesk:
             uow.commit()
         return RequestWithdrawn(request=withdrawn)
 
-    def reject(
-        self, request_id: str, *, actor: EmployeeId, reason: RejectionReason
-    ) -> CloseResult:
+    def reject(self, request_id: str, *, actor: EmployeeId, reason: RejectionReason) -> CloseResult:
         """Reject the request with a reason (Art. 12(5), 12(6)); it is never carried out.
 
         The ``rejected`` notice tells the member the reason and their right to
@@ -811,8 +810,7 @@ class RequestProcessor:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError("batch_size must be a whole number of at least 1")
         self._uow = unit_of_work
-        self._clock: Clock = clock if clock is not None else SystemClock()
-        self._options = options if options is not None else AnonymizationOptions()
+        self._clock, self._options = service_defaults(clock, options, AnonymizationOptions)
         self._batch_size = batch_size
 
     def run(self, *, as_of: dt.date | None = None) -> ProcessReport:
@@ -867,9 +865,7 @@ class RequestProcessor:
                 with self._uow() as uow:
                     outcome.merge(self._settle(uow, [request], dates))
             except Exception as exc:
-                _log.warning(
-                    "erasure request %s failed (%s)", request.id, type(exc).__name__
-                )
+                _log.warning("erasure request %s failed (%s)", request.id, type(exc).__name__)
                 outcome.errors.append((request.id, type(exc).__name__))
         return [r.id for r in page], outcome
 

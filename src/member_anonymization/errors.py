@@ -10,6 +10,7 @@ import attrs
 __all__ = [
     "DatasetError",
     "DatasetProblem",
+    "ForeignRecordError",
     "FutureDateError",
     "MemberAnonymizationError",
     "UnknownClubError",
@@ -45,6 +46,22 @@ class UnknownClubError(MemberAnonymizationError, LookupError):
     def __init__(self, club_id: str) -> None:
         self.club_id = club_id
         super().__init__(f"no club with id {club_id!r}")
+
+
+class ForeignRecordError(MemberAnonymizationError, RuntimeError):
+    """A repository returned a record of another member; the export was stopped.
+
+    It means the host's adapter is wrong: no export leaves the library with
+    another member's data in it.
+    """
+
+    def __init__(self, kind: str, record_id: str | None) -> None:
+        self.kind = kind
+        self.record_id = record_id
+        super().__init__(
+            f"the store returned a record of another member among the {kind.replace('_', ' ')}"
+            f" (record id {record_id!r}); nothing was exported"
+        )
 
 
 @final

@@ -29,8 +29,9 @@ from typing import Any, Final, final
 import attrs
 
 from member_anonymization._access import not_after_today
+from member_anonymization._clock import service_defaults
 from member_anonymization._effects import apply_anonymization
-from member_anonymization.anonymizer import AnonymizationOptions, SystemClock
+from member_anonymization.anonymizer import AnonymizationOptions
 from member_anonymization.domain import (
     AnonymizationMode,
     Club,
@@ -327,8 +328,7 @@ class RetentionSweep:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError("batch_size must be a whole number of at least 1")
         self._uow = unit_of_work
-        self._clock: Clock = clock if clock is not None else SystemClock()
-        self._options = options if options is not None else AnonymizationOptions()
+        self._clock, self._options = service_defaults(clock, options, AnonymizationOptions)
         self._batch_size = batch_size
 
     @property

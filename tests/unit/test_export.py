@@ -21,8 +21,6 @@ import attrs
 import pytest
 
 from member_anonymization import Anonymized, Anonymizer
-from member_anonymization._export_csv import BOM, TABLES, cell, flatten
-from member_anonymization._export_zip import ArchiveNames, entry_info, safe_component
 from member_anonymization.domain import (
     AnonymizationMode,
     AuditAction,
@@ -47,6 +45,8 @@ from member_anonymization.export import (
     read_export,
     structure_export,
 )
+from member_anonymization.export._csv import BOM, TABLES, cell, flatten
+from member_anonymization.export._zip import ArchiveNames, entry_info, safe_component
 from member_anonymization.serialization import Dataset, converter
 from member_anonymization.testing import FixedClock, InjectedFailure
 from tests import builders as b

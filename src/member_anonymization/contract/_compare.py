@@ -1,0 +1,139 @@
+"""How the contract compares what an adapter did with what the rule demands.
+
+Differences are reported by record id and field name, never by value, so that
+a :class:`ContractViolation` holds no personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from member_anonymization.domain import Member, MemberId
+from member_anonymization.errors import MemberAnonymizationError
+from member_anonymization.serialization import COLLECTIONS, Dataset
+
+
+class ContractViolation(MemberAnonymizationError, AssertionError):
+    """An adapter broke a rule of the repository protocols.
+
+    The message names the rule, the operation, and the ids and field names
+    involved; it never holds a field's value.
+    """
+
+
+def _fail(rule: str, detail: str) -> ContractViolation:
+    return ContractViolation(f"{rule}: {detail}")
+
+
+def _key(collection: str) -> Callable[[Any], str]:
+    if collection == "wallets":
+        return lambda w: f"{w.member_id}/{w.currency}"
+    return lambda r: str(r.id)
+
+
+def _field_names(left: Any, right: Any) -> list[str]:
+    if attrs.has(type(left)) and type(left) is type(right):
+        return [
+            f.name
+            for f in attrs.fields(type(left))
+            if getattr(left, f.name) != getattr(right, f.name)
+        ]
+    return ["(type)"]
+
+
+def _record_differences(
+    label: str, actual: Iterable[Any], expected: Iterable[Any], key: Callable[[Any], str]
+) -> list[str]:
+    """What differs between two collections of records, by key and field name."""
+    problems: list[str] = []
+    got: dict[str, Any] = {}
+    for record in actual:
+        if record is None:
+            problems.append(f"{label}: returned None instead of a record")
+            continue
+        k = key(record)
+        if k in got:
+            problems.append(f"{label}: {k} returned twice")
+        got[k] = record
+    want = {key(r): r for r in expected}
+    missing = sorted(want.keys() - got.keys())
+    extra = sorted(got.keys() - want.keys())
+    if missing:
+        problems.append(f"{label}: missing {', '.join(missing)}")
+    if extra:
+        problems.append(f"{label}: unexpected {', '.join(extra)}")
+    for k in sorted(want.keys() & got.keys()):
+        if want[k] != got[k]:
+            problems.append(f"{label}: {k} differs in {', '.join(_field_names(got[k], want[k]))}")
+    return problems
+
+
+def _state_differences(actual: Dataset, expected: Dataset) -> list[str]:
+    problems: list[str] = []
+    if actual.network != expected.network:
+        problems.append("network differs")
+    for name in COLLECTIONS:
+        problems.extend(
+            _record_differences(name, getattr(actual, name), getattr(expected, name), _key(name))
+        )
+    return problems
+
+
+def _same_state(rule: str, actual: Dataset, expected: Dataset) -> None:
+    problems = _state_differences(actual, expected)
+    if problems:
+        raise _fail(rule, "the stored state is wrong: " + "; ".join(problems))
+
+
+def _same_records(rule: str, label: str, actual: Iterable[Any], expected: Iterable[Any]) -> None:
+    problems = _record_differences(label, actual, expected, _key(""))
+    if problems:
+        raise _fail(rule, "; ".join(problems))
+
+
+def _equal(rule: str, label: str, actual: object, expected: object) -> None:
+    if actual != expected:
+        raise _fail(rule, f"{label} returned {actual!r}, expected {expected!r}")
+
+
+def _of(dataset: Dataset, collection: str, member_id: MemberId) -> list[Any]:
+    records: tuple[Any, ...] = getattr(dataset, collection)
+    return [r for r in records if r.member_id == member_id]
+
+
+def _member(dataset: Dataset, member_id: MemberId) -> Member:
+    for member in dataset.members:
+        if member.id == member_id:
+            return member
+    raise _fail("contract_dataset", f"the snapshot holds no member {member_id}")
+
+
+def _evolve(dataset: Dataset, **collections: Iterable[Any]) -> Dataset:
+    changes: dict[str, Any] = {k: tuple(v) for k, v in collections.items()}
+    return attrs.evolve(dataset, **changes)
+
+
+def _without(dataset: Dataset, collection: str, drop: Callable[[Any], bool]) -> Dataset:
+    records: tuple[Any, ...] = getattr(dataset, collection)
+    return _evolve(dataset, **{collection: (r for r in records if not drop(r))})
+
+
+def _with_members(dataset: Dataset, change: Callable[[Member], Member | None]) -> Dataset:
+    members = []
+    for member in dataset.members:
+        changed = change(member)
+        members.append(member if changed is None else changed)
+    return _evolve(dataset, members=members)
+
+
+def _counts(
+    rule: str, label: str, counts: Mapping[MemberId, int], batch: Sequence[MemberId]
+) -> dict[MemberId, int]:
+    """The counts without zero entries; a count for a member outside the batch breaks the rule."""
+    outside = sorted(set(counts) - set(batch))
+    if outside:
+        raise _fail(rule, f"{label} counted members outside the batch: {', '.join(outside)}")
+    return {member_id: n for member_id, n in counts.items() if n}

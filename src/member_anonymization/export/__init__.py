@@ -1,0 +1,266 @@
+"""Export of one member's data before anonymization (GDPR Art. 15 and 20).
+
+The :class:`Exporter` writes everything the member's profile shows (personal
+data and photo, contracts, visits, class bookings, wallet, collection cases,
+installments, purchases, invoices and receipts, measurements, exercises, notes,
+log entries and documents with their content) and nothing of any other member,
+as one JSON document (``member-anonymization/export@1``) or as a ZIP holding
+that JSON, one CSV per record kind, the photo and the documents. It works only
+through :mod:`member_anonymization.ports`, in one unit of work, and records an
+audit entry (no personal data) for every export.
+
+Records are written one by one as the repositories yield them, so a member
+with a long history exports in little memory. The same data gives the same
+bytes: records are ordered by id, keys keep the dataset order, and the archive
+entries carry fixed metadata dated by the export time.
+
+A kind whose profile tab is hidden is left out and named in ``omitted``: once
+a member is anonymized the Finances, Log and Documents tabs are gone, so their
+export holds no personal data (invoices keep the buyer's name as issued, but
+they are no longer part of the profile).
+
+:func:`read_export` reads an export (JSON or ZIP) back into domain objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import BinaryIO, ClassVar, Final, Literal, TypeAlias, final
+
+import attrs
+
+from member_anonymization._access import actor_may, member_facts
+from member_anonymization._clock import new_id, service_defaults
+from member_anonymization.domain import (
+    AnonymizationMode,
+    AuditAction,
+    AuditEntry,
+    EmployeeId,
+    MemberId,
+    Permission,
+    RemovalCounts,
+)
+from member_anonymization.errors import ForeignRecordError
+from member_anonymization.export import _kinds
+from member_anonymization.export._reader import MemberExport, read_export, structure_export
+from member_anonymization.export._target import _open_target
+from member_anonymization.export._writer import _Source, _write_json, _write_zip
+from member_anonymization.ports import Clock, UnitOfWork, UnitOfWorkFactory
+
+__all__ = [
+    "EXPORT_FORMAT",
+    "EXPORT_KINDS",
+    "ExportCounts",
+    "ExportFormat",
+    "ExportNotPermitted",
+    "ExportOptions",
+    "ExportResult",
+    "Exported",
+    "Exporter",
+    "ExportTarget",
+    "ForeignRecordError",
+    "MemberExport",
+    "read_export",
+    "structure_export",
+]
+
+# Bound here, with their docstrings, so that the API reference documents them.
+EXPORT_FORMAT: Final = _kinds.EXPORT_FORMAT
+"""The ``format`` field of an export document: its name and version."""
+
+EXPORT_KINDS: Final[tuple[str, ...]] = _kinds.EXPORT_KINDS
+"""The record lists of an export, in file order (the dataset's names)."""
+
+ExportTarget: TypeAlias = str | os.PathLike[str] | BinaryIO
+"""Where an export goes: a path (a new file) or an open binary stream."""
+
+
+class ExportFormat(enum.Enum):
+    """The file an export produces."""
+
+    JSON = "json"
+    ZIP = "zip"
+
+    @classmethod
+    def for_target(cls, target: ExportTarget) -> ExportFormat:
+        """ZIP for a path ending in ``.zip`` (any case), JSON otherwise."""
+        if isinstance(target, str | os.PathLike) and Path(target).suffix.lower() == ".zip":
+            return cls.ZIP
+        return cls.JSON
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ExportOptions:
+    """How exports are made.
+
+    Attributes:
+        id_factory: Makes the ids of the audit entries.
+    """
+
+    id_factory: Callable[[], str] = new_id
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ExportCounts:
+    """How many records of each kind an export holds."""
+
+    photo: int = 0
+    contracts: int = 0
+    wallets: int = 0
+    collection_cases: int = 0
+    installments: int = 0
+    purchases: int = 0
+    invoices: int = 0
+    receipts: int = 0
+    visits: int = 0
+    class_bookings: int = 0
+    measurements: int = 0
+    exercises: int = 0
+    notes: int = 0
+    log_entries: int = 0
+    documents: int = 0
+
+    @property
+    def total(self) -> int:
+        """Every record exported, the photo included (the member record not)."""
+        return sum(attrs.astuple(self))
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Exported:
+    """The export was written and an audit entry committed.
+
+    Attributes:
+        at: The export time, as written in ``exported_at``.
+        format: JSON or ZIP.
+        counts: How many records of each kind were written.
+        omitted: The kinds left out because their profile tab is hidden.
+        audit_entry_id: The id of the audit entry.
+        path: The file created, or ``None`` when written to a stream.
+    """
+
+    status: ClassVar[Literal["exported"]] = "exported"
+    member_id: MemberId
+    actor_id: EmployeeId
+    at: dt.datetime
+    format: ExportFormat
+    counts: ExportCounts
+    omitted: tuple[str, ...]
+    audit_entry_id: str
+    path: Path | None = None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ExportNotPermitted:
+    """The actor may not export member data: nothing was written or revealed."""
+
+    status: ClassVar[Literal["not_permitted"]] = "not_permitted"
+    permission: ClassVar[Permission] = Permission.EXPORT_MEMBER_DATA
+    member_id: MemberId
+    actor_id: EmployeeId
+
+
+ExportResult: TypeAlias = Exported | ExportNotPermitted
+"""What :meth:`Exporter.export` returns; ``match`` on it."""
+
+_WRITERS: Final[Mapping[ExportFormat, Callable[..., dict[str, int]]]] = {
+    ExportFormat.JSON: _write_json,
+    ExportFormat.ZIP: _write_zip,
+}
+
+
+@final
+class Exporter:
+    """Exports one member's data, through the ports.
+
+    Args:
+        unit_of_work: Opens a fresh unit of work for each export.
+        clock: The current time (written as ``exported_at`` and audited).
+        options: How exports are made.
+    """
+
+    def __init__(
+        self,
+        unit_of_work: UnitOfWorkFactory | Callable[[], UnitOfWork],
+        *,
+        clock: Clock | None = None,
+        options: ExportOptions | None = None,
+    ) -> None:
+        self._uow = unit_of_work
+        self._clock, self._options = service_defaults(clock, options, ExportOptions)
+
+    def export(
+        self,
+        member_id: MemberId,
+        out: ExportTarget,
+        *,
+        actor: EmployeeId,
+        format: ExportFormat | None = None,
+    ) -> ExportResult:
+        """Write the member's export and audit it, completely or not at all.
+
+        The member stays locked while the export is written, so an
+        anonymization started meanwhile waits for it.
+
+        Args:
+            member_id: The member.
+            out: A path, where a new file is created (readable by its owner
+                only; an existing file is never overwritten), or a binary
+                stream, which is written to but not closed.
+            actor: The employee asking; needs ``export_member_data``.
+            format: JSON or ZIP; by default ZIP for a path ending in ``.zip``
+                and JSON otherwise.
+
+        Returns:
+            :class:`Exported`, or :class:`ExportNotPermitted` (nothing written,
+            no file created, no audit entry).
+
+        Raises:
+            UnknownEmployeeError: No such employee.
+            UnknownMemberError: No such member (checked after the permission,
+                so that an actor without it learns nothing).
+            FileExistsError: ``out`` is a path that exists already.
+            ForeignRecordError: The store returned another member's record.
+
+        On any error no audit entry is stored and a file this call created is
+        removed; bytes already written to a caller's stream stay there.
+        """
+        chosen = format if format is not None else ExportFormat.for_target(out)
+        with self._uow() as uow:
+            if not actor_may(uow, actor, Permission.EXPORT_MEMBER_DATA):
+                return ExportNotPermitted(member_id=member_id, actor_id=actor)
+            facts = member_facts(uow, member_id, lock=True)
+            at = self._clock.now()
+            entry = AuditEntry(
+                id=self._options.id_factory(),
+                member_id=member_id,
+                actor_id=actor,
+                at=at,
+                mode=AnonymizationMode.MANUAL,
+                removed=RemovalCounts(),
+                action=AuditAction.EXPORT,
+            )
+            source = _Source(uow, facts)
+            with _open_target(out) as target:
+                counts = ExportCounts(**_WRITERS[chosen](target.stream, source, at=at))
+                target.finish()
+                uow.audit.add([entry])
+                uow.commit()
+        return Exported(
+            member_id=member_id,
+            actor_id=actor,
+            at=at,
+            format=chosen,
+            counts=counts,
+            omitted=source.omitted,
+            audit_entry_id=entry.id,
+            path=target.path,
+        )

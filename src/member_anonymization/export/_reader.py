@@ -1,0 +1,224 @@
+"""Reading an export (JSON or ZIP) back into domain objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any, ClassVar, Final, TypeVar, final
+
+import attrs
+
+from member_anonymization.domain import (
+    ClassBooking,
+    CollectionCase,
+    Contract,
+    Document,
+    Exercise,
+    Installment,
+    Invoice,
+    LogEntry,
+    Measurement,
+    Member,
+    MemberId,
+    Note,
+    Purchase,
+    Receipt,
+    Visit,
+    Wallet,
+)
+from member_anonymization.domain._checks import ident
+from member_anonymization.errors import DatasetError, DatasetProblem
+from member_anonymization.export._kinds import _KIND, _KINDS, EXPORT_FORMAT, EXPORT_KINDS
+from member_anonymization.export._zip import JSON_NAME
+from member_anonymization.serialization import structure_record
+
+T = TypeVar("T")
+
+
+@final
+@attrs.frozen(kw_only=True)
+class MemberExport:
+    """An export read back: the member and their records as domain objects.
+
+    Attributes:
+        exported_at: When the export was made.
+        omitted: The kinds left out because their profile tab was hidden.
+    """
+
+    FORMAT: ClassVar[str] = EXPORT_FORMAT
+
+    member_id: MemberId
+    exported_at: dt.datetime
+    member: Member
+    omitted: tuple[str, ...] = ()
+    contracts: tuple[Contract, ...] = ()
+    wallets: tuple[Wallet, ...] = ()
+    collection_cases: tuple[CollectionCase, ...] = ()
+    installments: tuple[Installment, ...] = ()
+    purchases: tuple[Purchase, ...] = ()
+    invoices: tuple[Invoice, ...] = ()
+    receipts: tuple[Receipt, ...] = ()
+    visits: tuple[Visit, ...] = ()
+    class_bookings: tuple[ClassBooking, ...] = ()
+    measurements: tuple[Measurement, ...] = ()
+    exercises: tuple[Exercise, ...] = ()
+    notes: tuple[Note, ...] = ()
+    log_entries: tuple[LogEntry, ...] = ()
+    documents: tuple[Document, ...] = ()
+
+
+_HEADER_KEYS: Final = ("format", "exported_at", "member_id", "omitted", "member")
+_KNOWN_KEYS: Final = frozenset((*_HEADER_KEYS, *EXPORT_KINDS))
+
+
+def _record_id(raw: Any) -> str | None:
+    if isinstance(raw, Mapping):
+        value = raw.get("id")
+        if ident(value) is None:
+            return str(value)
+    return None
+
+
+def _structure(
+    value: Any,
+    cls: type[T],
+    problems: list[DatasetProblem],
+    *,
+    collection: str,
+    index: int | None = None,
+) -> T | None:
+    try:
+        return structure_record(value, cls)
+    except DatasetError as exc:
+        rid = _record_id(value)
+        problems.extend(
+            attrs.evolve(p, collection=collection, index=index, record_id=rid) for p in exc.problems
+        )
+        return None
+
+
+def structure_export(data: Any) -> MemberExport:
+    """Build a :class:`MemberExport` from a parsed export document.
+
+    Reading is as strict as for a dataset: unknown keys, a wrong ``format``,
+    invalid values and records of another member are errors.
+
+    Raises:
+        DatasetError: With every problem found, each naming where it is.
+    """
+    if not isinstance(data, Mapping):
+        raise DatasetError([DatasetProblem(collection="", message="must be a JSON object")])
+    problems: list[DatasetProblem] = []
+    unknown = sorted(str(key)[:40] for key in data if key not in _KNOWN_KEYS)
+    if unknown:
+        problems.append(
+            DatasetProblem(collection="", message=f"unknown keys: {', '.join(unknown)}")
+        )
+    if data.get("format") != EXPORT_FORMAT:
+        problems.append(DatasetProblem(collection="format", message=f"must be {EXPORT_FORMAT!r}"))
+    member_id = data.get("member_id")
+    if ident(member_id) is not None:
+        problems.append(DatasetProblem(collection="member_id", message="must be a non-empty id"))
+    exported_at = _structure(
+        data.get("exported_at"), dt.datetime, problems, collection="exported_at"
+    )
+    omitted = data.get("omitted", [])
+    if not (
+        isinstance(omitted, list)
+        and all(isinstance(name, str) and name in _KIND for name in omitted)
+        and len(set(omitted)) == len(omitted)
+    ):
+        problems.append(
+            DatasetProblem(collection="omitted", message="must be a list of distinct record kinds")
+        )
+        omitted = []
+    member: Member | None = None
+    if "member" not in data:
+        problems.append(DatasetProblem(collection="member", message="required field missing"))
+    else:
+        member = _structure(data["member"], Member, problems, collection="member")
+        if member is not None and member.id != member_id:
+            problems.append(
+                DatasetProblem(
+                    collection="member", field="id", message="must equal the export's member_id"
+                )
+            )
+
+    lists: dict[str, tuple[Any, ...]] = {}
+    for kind in _KINDS:
+        raw_list = data.get(kind.name, [])
+        if not isinstance(raw_list, list):
+            problems.append(DatasetProblem(collection=kind.name, message="must be a list"))
+            continue
+        if raw_list and kind.name in omitted:
+            problems.append(
+                DatasetProblem(collection=kind.name, message="must be empty: it is omitted")
+            )
+        records: list[Any] = []
+        for index, raw in enumerate(raw_list):
+            record = _structure(raw, kind.record_type, problems, collection=kind.name, index=index)
+            if record is None:
+                continue
+            if record.member_id != member_id:
+                problems.append(
+                    DatasetProblem(
+                        collection=kind.name,
+                        index=index,
+                        record_id=_record_id(raw),
+                        field="member_id",
+                        message="belongs to another member",
+                    )
+                )
+            records.append(record)
+        lists[kind.name] = tuple(records)
+
+    if problems or member is None or exported_at is None:
+        raise DatasetError(problems)
+    return MemberExport(
+        member_id=member.id,
+        exported_at=exported_at,
+        member=member,
+        omitted=tuple(omitted),
+        **lists,
+    )
+
+
+_ZIP_MAGIC: Final = b"PK\x03\x04"
+
+
+def read_export(source: bytes | str | os.PathLike[str] | IO[bytes]) -> MemberExport:
+    """Read an export, JSON or ZIP, back into domain objects.
+
+    Args:
+        source: The file's bytes, its path, or a binary stream to read.
+
+    Raises:
+        DatasetError: The file is not a valid export.
+    """
+    if isinstance(source, bytes):
+        raw = source
+    elif isinstance(source, str | os.PathLike):
+        raw = Path(source).read_bytes()
+    else:
+        raw = source.read()
+    if raw.startswith(_ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+                raw = archive.read(JSON_NAME)
+        except (zipfile.BadZipFile, KeyError):
+            raise DatasetError(
+                [DatasetProblem(collection="", message=f"a ZIP export must hold {JSON_NAME}")]
+            ) from None
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise DatasetError([DatasetProblem(collection="", message="must be UTF-8")]) from None
+    except json.JSONDecodeError as exc:
+        message = f"not valid JSON (line {exc.lineno}, column {exc.colno})"
+        raise DatasetError([DatasetProblem(collection="", message=message)]) from None
+    return structure_export(data)
