@@ -21,9 +21,10 @@ import base64
 import datetime as dt
 import json
 import string
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import attrs
 from hypothesis import strategies as st
@@ -62,6 +63,20 @@ from member_anonymization import (
     Visit,
     Wallet,
 )
+from member_anonymization.domain import (
+    ErasureRequest,
+    ExtensionReason,
+    Notice,
+    NoticeKind,
+    OutboxKind,
+    OutboxMessage,
+    RejectionReason,
+    RequestChannel,
+    RequestExtension,
+    RequestStatus,
+)
+from member_anonymization.domain.calendar import month_length
+from member_anonymization.domain.requests import latest_extension, request_deadline
 from member_anonymization.serialization import Dataset, unstructure_dataset
 from tests.oracle import home_club_date
 
@@ -577,30 +592,51 @@ def documents(
     )
 
 
+STAFF_ACTIONS: Final = (
+    "wallet_funds",
+    "open_collection_case",
+    "arrears_under_collection",
+    "processing_restricted",
+)
+"""The blocker codes whose clearing needs staff: a ``request_action`` reminder names one."""
+
+
 def reminders(
-    reminder_id: str = "rem1", member_id: str = "m1", club_ids: Sequence[str] = ("c1",)
+    reminder_id: str = "rem1",
+    member_id: str = "m1",
+    club_ids: Sequence[str] = ("c1",),
+    request_ids: Sequence[str] = (),
 ) -> st.SearchStrategy[Reminder]:
-    """A reminder, with or without an amount."""
-    return st.one_of(
-        st.builds(
-            Reminder,
-            id=st.just(reminder_id),
-            member_id=st.just(member_id),
-            club_id=st.sampled_from(club_ids),
-            kind=st.sampled_from(("unpaid_purchases", "arrears")),
-            created_at=instants(),
-            amount=money(1, 50_000),
-            currency=currencies(),
-        ),
-        st.builds(
-            Reminder,
-            id=st.just(reminder_id),
-            member_id=st.just(member_id),
-            club_id=st.sampled_from(club_ids),
-            kind=st.sampled_from(("unpaid_purchases", "arrears")),
-            created_at=instants(),
-        ),
-    )
+    """A reminder, with or without an amount; about one of ``request_ids`` when given."""
+    common: dict[str, Any] = {
+        "id": st.just(reminder_id),
+        "member_id": st.just(member_id),
+        "club_id": st.sampled_from(club_ids),
+        "created_at": instants(),
+    }
+    unpaid = st.sampled_from(("unpaid_purchases", "arrears"))
+    options = [
+        st.builds(Reminder, kind=unpaid, amount=money(1, 50_000), currency=currencies(), **common),
+        st.builds(Reminder, kind=unpaid, **common),
+    ]
+    if request_ids:
+        request = st.sampled_from(request_ids)
+        options += [
+            st.builds(
+                Reminder,
+                kind=st.just("request_action"),
+                request_id=request,
+                action=st.sampled_from(STAFF_ACTIONS),
+                **common,
+            ),
+            st.builds(
+                Reminder,
+                kind=st.sampled_from(("request_deadline_near", "request_overdue")),
+                request_id=request,
+                **common,
+            ),
+        ]
+    return st.one_of(options)
 
 
 def removal_counts() -> st.SearchStrategy[RemovalCounts]:
@@ -626,20 +662,241 @@ def audit_entries(
     member_id: str = "m1",
     employee_ids: Sequence[str] = ("e1",),
     at: dt.datetime | None = None,
+    actions: Sequence[AuditAction] = tuple(AuditAction),
+    modes: Sequence[AnonymizationMode] = tuple(AnonymizationMode),
+    with_as_of: bool = True,
 ) -> AuditEntry:
-    """An audit entry of an anonymization (manual or retention) or an export."""
-    mode = draw(st.sampled_from(AnonymizationMode))
-    action = draw(st.sampled_from(AuditAction))
-    manual = mode is AnonymizationMode.MANUAL or action is AuditAction.EXPORT
+    """An audit entry of an anonymization (of one of ``modes``) or an export.
+
+    An export has no mode and no counts (now and then in the first release's
+    shape: ``manual`` with zero counts); an anonymization may carry the date
+    it was evaluated on (unless ``with_as_of`` is false).
+    """
+    action = draw(st.sampled_from(actions))
+    at = at if at is not None else draw(instants())
+    if action is AuditAction.EXPORT:
+        first_release = draw(st.integers(0, 3)) == 0
+        return AuditEntry(
+            id=entry_id,
+            member_id=member_id,
+            actor_id=draw(st.sampled_from(employee_ids)),
+            at=at,
+            mode=AnonymizationMode.MANUAL if first_release else None,
+            removed=RemovalCounts() if first_release else None,
+            action=action,
+        )
+    mode = draw(st.sampled_from(modes))
+    on = at.date()
+    as_of = None
+    if with_as_of:
+        earlier = st.dates(min_value=min(WINDOW_START, on), max_value=on)
+        as_of = draw(_optional(st.sampled_from((on, on - dt.timedelta(days=1))) | earlier))
     return AuditEntry(
         id=entry_id,
         member_id=member_id,
-        actor_id=draw(st.sampled_from(employee_ids)) if manual else None,
-        at=at if at is not None else draw(instants()),
+        actor_id=draw(st.sampled_from(employee_ids)) if mode is AnonymizationMode.MANUAL else None,
+        at=at,
         mode=mode,
-        removed=draw(removal_counts()) if action is AuditAction.ANONYMIZE else RemovalCounts(),
+        removed=draw(removal_counts()),
         action=action,
+        as_of=as_of,
     )
+
+
+# ------------------------------------------------------------- erasure requests
+
+
+def _request_edge_days(start: dt.date, end: dt.date) -> tuple[dt.date, ...]:
+    """Days 28 to 31 of every month from ``start`` to ``end`` (29 February included)."""
+    found: list[dt.date] = []
+    for year in range(start.year, end.year + 1):
+        for month in range(1, 13):
+            for day in range(28, month_length(year, month) + 1):
+                found.append(dt.date(year, month, day))
+    return tuple(d for d in found if start <= d <= end)
+
+
+def _received_days(start: dt.date, end: dt.date) -> st.SearchStrategy[dt.date]:
+    """A day of receipt; days 28 to 31, 29 February and 31 December often."""
+    any_day = days(start=start, end=end)
+    edges = _request_edge_days(start, end)
+    if not edges:
+        return any_day
+    rare = tuple(d for d in edges if (d.month, d.day) in ((2, 29), (12, 31)))
+    favoured = st.sampled_from(edges)
+    if rare:
+        favoured = favoured | st.sampled_from(rare)
+    return favoured | any_day
+
+
+def _fixed_offset(draw: st.DrawFn, instant: dt.datetime) -> dt.datetime:
+    """``instant`` shown in UTC or one of the fixed offsets (the same instant)."""
+    return instant.astimezone(draw(st.sampled_from((dt.UTC, *OFFSETS))))
+
+
+@st.composite
+def _local_instants(draw: st.DrawFn, day: dt.date, zone: str) -> dt.datetime:
+    """An instant whose local date in ``zone`` is ``day``; often 22:00-23:59 UTC.
+
+    Late evening in UTC is already the next day east of Greenwich, so the
+    local date and the UTC date often differ.
+    """
+    tz = ZoneInfo(zone)
+    late = dt.time(draw(st.integers(22, 23)), draw(st.integers(0, 59)), draw(st.integers(0, 59)))
+    candidates = [
+        dt.datetime.combine(day + dt.timedelta(days=shift), late, tzinfo=dt.UTC)
+        for shift in (-1, 0)
+    ]
+    candidates = [c for c in candidates if c.astimezone(tz).date() == day]
+    if candidates and draw(st.booleans()):
+        return _fixed_offset(draw, draw(st.sampled_from(candidates)))
+    local = dt.datetime.combine(day, draw(st.times()), tzinfo=tz)
+    if local.astimezone(dt.UTC).astimezone(tz).date() != day:  # a gap at midnight
+        local = dt.datetime.combine(day, dt.time(12), tzinfo=tz)
+    return _fixed_offset(draw, local)
+
+
+def _after(draw: st.DrawFn, instant: dt.datetime, max_days: int = 200) -> dt.datetime:
+    """An instant from ``instant`` on: the same one and the next second often."""
+    seconds = draw(st.sampled_from((0, 1)) | st.integers(0, max_days * 86_400))
+    return _fixed_offset(draw, instant + dt.timedelta(seconds=seconds))
+
+
+@st.composite
+def request_extensions(
+    draw: st.DrawFn,
+    *,
+    received_on: dt.date | None = None,
+    employee_ids: Sequence[str] = ("e1",),
+    zone: str = "UTC",
+) -> RequestExtension:
+    """An extension of a request received on ``received_on``: to the latest day, or earlier.
+
+    Made on a day from receipt to the first deadline (both often), at a time
+    whose local date in ``zone`` is that day.
+    """
+    if received_on is None:
+        received_on = draw(_received_days(WINDOW_START, WINDOW_END))
+    deadline = request_deadline(received_on)
+    latest = latest_extension(received_on)
+    first_day = deadline + dt.timedelta(days=1)
+    until = draw(st.sampled_from((latest, first_day)) | st.dates(first_day, latest))
+    on = draw(st.sampled_from((received_on, deadline)) | st.dates(received_on, deadline))
+    return RequestExtension(
+        deadline=until,
+        reason=draw(st.sampled_from(ExtensionReason)),
+        at=draw(_local_instants(on, zone)),
+        by=draw(st.sampled_from(employee_ids)),
+    )
+
+
+@st.composite
+def erasure_requests(
+    draw: st.DrawFn,
+    *,
+    request_id: str = "rq1",
+    member_id: str = "m1",
+    club_zones: Mapping[str, str] | None = None,
+    employee_ids: Sequence[str] = ("e1",),
+    statuses: Sequence[RequestStatus] = tuple(RequestStatus),
+    audit_entry_ids: Sequence[str] = ("a1",),
+    start: dt.date = WINDOW_START,
+    end: dt.date = WINDOW_END,
+) -> ErasureRequest:
+    """An erasure request of one of ``statuses``, its fields consistent with it.
+
+    Received between ``start`` and ``end``, often on days 28 to 31 or on
+    29 February, and often at 22:00-23:59 UTC; ``received_on`` is the local date
+    in the time zone of the receiving club (``club_zones``: club id -> zone;
+    by default club ``c1`` in any zone). With or without an extension,
+    reminders and a ``refused`` notice; a closed one was closed through its
+    transition, no earlier than it was received.
+    """
+    zones = club_zones or {"c1": draw(st.sampled_from(TIMEZONES))}
+    club_id = draw(st.sampled_from(sorted(zones)))
+    received_on = draw(_received_days(start, end))
+    received_at = draw(_local_instants(received_on, zones[club_id]))
+    request = ErasureRequest.receive(
+        id=request_id,
+        member_id=member_id,
+        club_id=club_id,
+        received_at=received_at,
+        received_on=received_on,
+        channel=draw(st.sampled_from(RequestChannel)),
+        registered_by=draw(_optional(st.sampled_from(employee_ids))),
+    )
+    latest = received_at
+    if draw(st.booleans()):
+        ext = draw(
+            request_extensions(
+                received_on=received_on, employee_ids=employee_ids, zone=zones[club_id]
+            )
+        )
+        request = attrs.evolve(request, extension=ext)
+        latest = max(latest, ext.at)
+    request = request.reminded(near_deadline=draw(st.booleans()), overdue=draw(st.booleans()))
+    if draw(st.booleans()):
+        noticed = _after(draw, received_at, max_days=92)
+        request = request.refusal_noticed(noticed)
+        latest = max(latest, noticed)
+    status = draw(st.sampled_from(statuses))
+    at = _after(draw, latest)
+    by = draw(st.sampled_from(employee_ids))
+    if status is RequestStatus.COMPLETED:
+        return request.completed(
+            at=at,
+            audit_entry_id=draw(_optional(st.sampled_from(audit_entry_ids))),
+            by=draw(_optional(st.just(by))),
+        )
+    if status is RequestStatus.WITHDRAWN:
+        return request.withdrawn(at=at, by=by)
+    if status is RequestStatus.REJECTED:
+        return request.rejected(at=at, by=by, reason=draw(st.sampled_from(RejectionReason)))
+    return request
+
+
+def notices(kinds: Sequence[NoticeKind] = tuple(NoticeKind)) -> st.SearchStrategy[Notice]:
+    """A notice to the member in Polish or English, holding no personal value."""
+    return st.builds(
+        Notice,
+        kind=st.sampled_from(kinds),
+        language=st.sampled_from(("pl", "en")),
+        subject=labels("Request"),
+        body=free_texts(max_size=60).map(lambda s: f"request deadline {s}"),
+    )
+
+
+def _delivered(draw: st.DrawFn, created_at: dt.datetime) -> dt.datetime | None:
+    """Pending, or delivered at or after ``created_at``."""
+    return None if draw(st.booleans()) else _after(draw, created_at, max_days=30)
+
+
+@st.composite
+def outbox_messages(
+    draw: st.DrawFn,
+    *,
+    message_id: str = "o1",
+    member_id: str = "m1",
+    request_ids: Sequence[str] = ("rq1",),
+) -> OutboxMessage:
+    """A member_anonymized event (maybe of a request) or a notice of one of ``request_ids``."""
+    created_at = draw(instants())
+    kinds = tuple(OutboxKind) if request_ids else (OutboxKind.MEMBER_ANONYMIZED,)
+    kind = draw(st.sampled_from(kinds))
+    request_id = draw(st.sampled_from(request_ids)) if request_ids else None
+    common: dict[str, Any] = {
+        "id": message_id,
+        "kind": kind,
+        "member_id": member_id,
+        "created_at": created_at,
+        "delivered_at": _delivered(draw, created_at),
+    }
+    if kind is OutboxKind.NOTICE:
+        return OutboxMessage(**common, request_id=request_id, notice=draw(notices()))
+    mode = draw(st.sampled_from(AnonymizationMode))
+    if mode is not AnonymizationMode.REQUEST and draw(st.booleans()):
+        request_id = None
+    return OutboxMessage(**common, request_id=request_id, mode=mode)
 
 
 def moneys() -> st.SearchStrategy[Money]:
@@ -650,6 +907,10 @@ def moneys() -> st.SearchStrategy[Money]:
 RECORD_STRATEGIES: Final[dict[type[Any], st.SearchStrategy[Any]]] = {
     Address: addresses(),
     AuditEntry: audit_entries(),
+    ErasureRequest: erasure_requests(),
+    Notice: notices(),
+    OutboxMessage: outbox_messages(),
+    RequestExtension: request_extensions(employee_ids=("e1", "e2")),
     BinaryContent: photos(),
     Buyer: buyers(),
     ClassBooking: class_bookings(),
@@ -675,7 +936,7 @@ RECORD_STRATEGIES: Final[dict[type[Any], st.SearchStrategy[Any]]] = {
     PersonalData: personal_data(),
     Purchase: purchases(),
     Receipt: receipts(),
-    Reminder: reminders(),
+    Reminder: reminders(request_ids=("rq1",)),
     RemovalCounts: removal_counts(),
     RetentionSetting: retention_settings(),
     Visit: visits(),
@@ -715,6 +976,7 @@ def datasets(
     personal_data_in_texts: bool = False,
     anonymized_members: bool = True,
     fresh_member: bool = False,
+    requests: bool = False,
 ) -> Dataset:
     """A whole consistent network: clubs, employees, members and their records.
 
@@ -726,6 +988,10 @@ def datasets(
             log entries and document names (as careless staff would).
         anonymized_members: Allow members that are anonymized already.
         fresh_member: Make sure that at least the first member is not anonymized.
+        requests: Also generate erasure requests (at most one open per member;
+            an anonymization may complete one), reminders about them, the
+            outbox (an event per anonymization, notices), and audit entries of
+            every mode with the date they were evaluated on.
     """
     ids = _Ids()
     club_list = [draw(clubs(ids("c"))) for _ in range(draw(st.integers(1, 3)))]
@@ -735,6 +1001,7 @@ def datasets(
     out: dict[str, list[Any]] = {name: [] for name in _RECORD_LISTS}
     out["clubs"] = club_list
     out["employees"] = employee_list
+    zones = {c.id: c.timezone for c in club_list}
 
     def some(low: int, high: int) -> range:
         return range(draw(st.integers(low, high)))
@@ -820,14 +1087,21 @@ def datasets(
                     member_id=member_id,
                     employee_ids=employee_ids,
                     at=member.anonymized_at,
+                    actions=(AuditAction.ANONYMIZE,),
+                    modes=tuple(AnonymizationMode) if requests else _FIRST_MODES,
+                    with_as_of=requests,
                 )
             )
-            out["audit"].append(attrs.evolve(entry, action=AuditAction.ANONYMIZE))
+            out["audit"].append(entry)
+            if requests:
+                _add_requests(draw, ids, out, member_id, zones, employee_ids, entry)
             for _ in some(0, 2):
                 out["notes"].append(
                     draw(notes(ids("n"), member_id, note_types=(NoteType.GENERAL,)))
                 )
             continue
+        if requests:
+            _add_requests(draw, ids, out, member_id, zones, employee_ids, None)
         texts = _leaky_texts(member) if personal_data_in_texts else None
         for _ in some(0, 2):
             out["measurements"].append(draw(measurements(ids("ms"), member_id)))
@@ -865,7 +1139,91 @@ _RECORD_LISTS: Final = (
     "documents",
     "reminders",
     "audit",
+    "erasure_requests",
+    "outbox",
 )
+
+_FIRST_MODES: Final = (AnonymizationMode.MANUAL, AnonymizationMode.RETENTION)
+"""The anonymization modes of a dataset without erasure requests."""
+
+
+def _add_requests(
+    draw: st.DrawFn,
+    ids: _Ids,
+    out: dict[str, list[Any]],
+    member_id: str,
+    zones: Mapping[str, str],
+    employee_ids: Sequence[str],
+    entry: AuditEntry | None,
+) -> None:
+    """A member's erasure requests, their reminders and notices, and the anonymization event.
+
+    ``entry`` is the member's anonymization, if any: its event goes to the
+    outbox, and it completes a request received at least three days before
+    (always when its mode is ``request``). A member has at most one open
+    request, and an anonymized member none.
+    """
+    found: list[ErasureRequest] = []
+    if entry is not None:
+        assert entry.mode is not None
+        last_day = entry.at.date() - dt.timedelta(days=3)
+        wanted = entry.mode is AnonymizationMode.REQUEST or draw(st.booleans())
+        if wanted and last_day >= WINDOW_START:
+            request = draw(
+                erasure_requests(
+                    request_id=ids("rq"),
+                    member_id=member_id,
+                    club_zones=zones,
+                    employee_ids=employee_ids,
+                    statuses=(RequestStatus.OPEN,),
+                    end=last_day,
+                )
+            )
+            found.append(request.completed(at=entry.at, audit_entry_id=entry.id, by=entry.actor_id))
+        out["outbox"].append(
+            OutboxMessage(
+                id=ids("o"),
+                kind=OutboxKind.MEMBER_ANONYMIZED,
+                member_id=member_id,
+                created_at=entry.at,
+                request_id=found[0].id if found else None,
+                mode=entry.mode,
+                delivered_at=_delivered(draw, entry.at),
+            )
+        )
+    for _ in range(draw(st.integers(0, 2))):
+        closed = (RequestStatus.WITHDRAWN, RequestStatus.REJECTED)
+        may_open = entry is None and not any(r.is_open for r in found)
+        statuses = (RequestStatus.OPEN, *closed) if may_open else closed
+        found.append(
+            draw(
+                erasure_requests(
+                    request_id=ids("rq"),
+                    member_id=member_id,
+                    club_zones=zones,
+                    employee_ids=employee_ids,
+                    statuses=statuses,
+                )
+            )
+        )
+    for request in found:
+        out["erasure_requests"].append(request)
+        for _ in range(draw(st.integers(0, 1))):
+            out["outbox"].append(
+                OutboxMessage(
+                    id=ids("o"),
+                    kind=OutboxKind.NOTICE,
+                    member_id=member_id,
+                    created_at=request.received_at,
+                    request_id=request.id,
+                    notice=draw(notices()),
+                    delivered_at=_delivered(draw, request.received_at),
+                )
+            )
+        if request.is_open:
+            for _ in range(draw(st.integers(0, 2))):
+                reminder = reminders(ids("rem"), member_id, (request.club_id,), (request.id,))
+                out["reminders"].append(draw(reminder))
 
 
 # ---------------------------------------------------------- personal-value tracing

@@ -76,6 +76,7 @@ __all__ = [
     "RECORD_TYPES",
     "Dataset",
     "converter",
+    "dataset_key",
     "dataset_problems",
     "make_converter",
     "structure_dataset",
@@ -575,6 +576,11 @@ def unstructure_dataset(dataset: Dataset) -> dict[str, Any]:
 _KEYS_BY_NAME: Final[Mapping[tuple[str, str], str]] = {
     (cls.__name__, attribute): key for (cls, attribute), key in _RENAMED.items()
 }
+
+
+def dataset_key(record_type: type[Any], attribute: str) -> str:
+    """The dataset file's key of a record class's attribute (``Note.note_type`` -> ``type``)."""
+    return _RENAMED.get((record_type, attribute), attribute)
 
 
 def _key(record_type: str, field: str) -> str:

@@ -51,7 +51,7 @@ from member_anonymization.domain import (
 from member_anonymization.policy import MemberFacts
 from member_anonymization.ports import Clock, UnitOfWork
 from member_anonymization.retention import last_contract_end
-from member_anonymization.serialization import COLLECTIONS, Dataset
+from member_anonymization.serialization import RECORD_KINDS, Dataset
 
 __all__ = [
     "FaultInjector",
@@ -89,20 +89,17 @@ class FixedClock:
 
 @attrs.define
 class _Tables:
-    """Every record, by id (wallets by member id)."""
+    """Every record, by its kind's key (its id; a wallet: its member's id)."""
 
     dataset_network: Any
     data: dict[str, dict[str, Any]]
 
     @classmethod
     def from_dataset(cls, dataset: Dataset) -> _Tables:
-        data: dict[str, dict[str, Any]] = {}
-        for name in COLLECTIONS:
-            records = getattr(dataset, name)
-            if name == "wallets":
-                data[name] = {w.member_id: w for w in records}
-            else:
-                data[name] = {r.id: r for r in records}
+        data = {
+            kind.collection: {kind.key(r): r for r in dataset.records(kind)}
+            for kind in RECORD_KINDS
+        }
         return cls(dataset.network, data)
 
     def copy(self) -> _Tables:
@@ -111,7 +108,7 @@ class _Tables:
     def to_dataset(self) -> Dataset:
         return Dataset(
             network=self.dataset_network,
-            **{name: tuple(self.data[name].values()) for name in COLLECTIONS},
+            **{kind.collection: tuple(self.data[kind.collection].values()) for kind in RECORD_KINDS},
         ).sorted()
 
     def of(self, collection: str, member_id: MemberId) -> list[Any]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO, ClassVar, Final, Literal, TypeAlias, final
 
@@ -106,30 +106,63 @@ class ExportOptions:
 
 
 @final
-@attrs.frozen(kw_only=True)
-class ExportCounts:
-    """How many records of each kind an export holds."""
+class ExportCounts(Mapping[str, int]):
+    """How many records of each kind an export holds, the photo included.
 
-    photo: int = 0
-    contracts: int = 0
-    wallets: int = 0
-    collection_cases: int = 0
-    installments: int = 0
-    purchases: int = 0
-    invoices: int = 0
-    receipts: int = 0
-    visits: int = 0
-    class_bookings: int = 0
-    measurements: int = 0
-    exercises: int = 0
-    notes: int = 0
-    log_entries: int = 0
-    documents: int = 0
+    A read-only mapping from ``"photo"`` and each name of :data:`EXPORT_KINDS`
+    to a count; each count is also an attribute (``counts.visits``).
+
+    Args:
+        counts: Counts by kind; a kind left out counts zero.
+
+    Raises:
+        TypeError: A name that is not a kind of the export.
+        ValueError: A count that is not a whole number of at least zero.
+    """
+
+    __slots__ = ("_counts",)
+
+    KINDS: ClassVar[tuple[str, ...]] = ("photo", *_kinds.EXPORT_KINDS)
+    """The counted kinds, in file order."""
+
+    def __init__(self, **counts: int) -> None:
+        unknown = sorted(set(counts) - set(self.KINDS))
+        if unknown:
+            raise TypeError(f"not kinds of an export: {', '.join(unknown)}")
+        for name, value in counts.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"the count of {name} must be a whole number of at least 0")
+        object.__setattr__(self, "_counts", {name: counts.get(name, 0) for name in self.KINDS})
+
+    def __getitem__(self, name: str) -> int:
+        return self._counts[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._counts)
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+    def __getattr__(self, name: str) -> int:
+        counts: dict[str, int] = object.__getattribute__(self, "_counts")
+        if name.startswith("_") or name not in counts:
+            raise AttributeError(name)
+        return counts[name]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("ExportCounts is read-only")
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._counts.values()))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={count}" for name, count in self._counts.items() if count)
+        return f"ExportCounts({shown})"
 
     @property
     def total(self) -> int:
         """Every record exported, the photo included (the member record not)."""
-        return sum(attrs.astuple(self))
+        return sum(self._counts.values())
 
 
 @final

@@ -17,10 +17,15 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Mapping
+import types
+import typing
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any, Final, final
 
 import attrs
+
+from member_anonymization.domain import InvoiceLine
+from member_anonymization.serialization import RECORD_KINDS, dataset_key
 
 __all__ = [
     "BOM",
@@ -54,91 +59,77 @@ class CsvTable:
     columns: tuple[str, ...]
 
 
+def _plain_type(annotation: Any) -> Any:
+    """The type without ``| None``."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if isinstance(annotation, types.UnionType) and len(args) == 1:
+        return args[0]
+    return annotation
+
+
+def dataset_columns(record_type: type[Any], prefix: str = "") -> Iterator[str]:
+    """The columns of a record class: its dataset keys, nested objects dotted.
+
+    Lists (an invoice's lines) and binary content have no place in a cell
+    and are left out; a kind with binary content gets a ``file`` column
+    naming its file in the archive instead.
+    """
+    has_content = False
+    for field in attrs.fields(attrs.resolve_types(record_type)):
+        key = prefix + dataset_key(record_type, field.name)
+        plain = _plain_type(field.type)
+        if plain is bytes:
+            has_content = True
+        elif typing.get_origin(plain) is tuple:
+            continue
+        elif isinstance(plain, type) and attrs.has(plain):
+            yield from dataset_columns(plain, f"{key}.")
+        else:
+            yield key
+    if has_content and not prefix:
+        yield "file"
+
+
+_MEMBER_COLUMNS: Final = (
+    "id",
+    "home_club_id",
+    "registered_on",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "birth_date",
+    "national_id",
+    "address.street",
+    "address.postal_code",
+    "address.city",
+    "address.country",
+    "photo.content_type",
+    "photo.file",
+    "restrict_processing",
+    "anonymized_at",
+)
+"""The member's file: the dataset's flat member shape, its photo named by its file."""
+
+_INVOICE_LINE_COLUMNS: Final = (
+    "invoice_id",
+    "line",
+    *dataset_columns(InvoiceLine),
+)
+
 TABLES: Final[Mapping[str, CsvTable]] = {
-    name: CsvTable(file_name=f"{name}.csv", columns=columns)
+    name: CsvTable(file_name=f"{name}.csv", columns=tuple(columns))
     for name, columns in {
-        "member": (
-            "id",
-            "home_club_id",
-            "registered_on",
-            "first_name",
-            "last_name",
-            "email",
-            "phone",
-            "birth_date",
-            "national_id",
-            "address.street",
-            "address.postal_code",
-            "address.city",
-            "address.country",
-            "photo.content_type",
-            "photo.file",
-            "restrict_processing",
-            "anonymized_at",
-        ),
-        "contracts": ("id", "member_id", "club_id", "name", "start", "end", "terminated_on"),
-        "wallets": ("member_id", "balance", "currency"),
-        "collection_cases": ("id", "member_id", "club_id", "opened_on", "closed_on"),
-        "installments": (
-            "id",
-            "member_id",
-            "club_id",
-            "due_on",
-            "amount",
-            "currency",
-            "contract_id",
-            "paid_on",
-        ),
-        "purchases": (
-            "id",
-            "member_id",
-            "club_id",
-            "bought_at",
-            "description",
-            "amount",
-            "currency",
-            "paid",
-        ),
-        "invoices": (
-            "id",
-            "number",
-            "member_id",
-            "club_id",
-            "issued_on",
-            "buyer.name",
-            "buyer.address",
-            "buyer.tax_id",
-            "total",
-            "currency",
-        ),
-        "invoice_lines": (
-            "invoice_id",
-            "line",
-            "description",
-            "quantity",
-            "unit_price",
-            "vat_rate",
-        ),
-        "receipts": (
-            "id",
-            "number",
-            "member_id",
-            "club_id",
-            "issued_at",
-            "contractor_name",
-            "total",
-            "currency",
-        ),
-        "visits": ("id", "member_id", "club_id", "entered_at", "left_at"),
-        "class_bookings": ("id", "member_id", "club_id", "class_name", "starts_at", "attended"),
-        "measurements": ("id", "member_id", "taken_on", "kind", "value"),
-        "exercises": ("id", "member_id", "planned_on", "name", "sets", "reps", "weight_kg"),
-        "notes": ("id", "member_id", "type", "created_at", "text"),
-        "log_entries": ("id", "member_id", "at", "text"),
-        "documents": ("id", "member_id", "name", "uploaded_at", "content_type", "file"),
+        "member": _MEMBER_COLUMNS,
+        **{
+            k.collection: dataset_columns(k.record_type)
+            for k in RECORD_KINDS
+            if k.exported
+        },
+        "invoice_lines": _INVOICE_LINE_COLUMNS,
     }.items()
 }
-"""Every CSV of the archive by table name (a record kind, ``member`` or ``invoice_lines``)."""
+"""Every CSV of the archive by table name (an exported kind, ``member`` or ``invoice_lines``)."""
 
 
 def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

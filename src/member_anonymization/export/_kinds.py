@@ -1,4 +1,4 @@
-"""The record kinds of an export, in file order, with their readers; the format's name."""
+"""The record kinds of an export, derived from the dataset's declarations; the format's name."""
 
 from __future__ import annotations
 
@@ -7,28 +7,25 @@ from typing import Any, Final, final
 
 import attrs
 
-from member_anonymization.domain import (
-    ClassBooking,
-    CollectionCase,
-    Contract,
-    Document,
-    Exercise,
-    Installment,
-    Invoice,
-    LogEntry,
-    Measurement,
-    Note,
-    ProfileTab,
-    Purchase,
-    Receipt,
-    Visit,
-    Wallet,
-)
+from member_anonymization.domain import ProfileTab
 from member_anonymization.policy import MemberFacts
 from member_anonymization.ports import UnitOfWork
+from member_anonymization.serialization import RECORD_KINDS, RecordKind
 
 EXPORT_FORMAT: Final = "member-anonymization/export@1"
 """The export document's format name (public as ``member_anonymization.export.EXPORT_FORMAT``)."""
+
+Reader = Callable[[UnitOfWork, MemberFacts], Iterable[Any]]
+
+
+def _reader(declared: RecordKind) -> Reader:
+    """How the export reads a kind: from the member's facts, or from a repository."""
+    if declared.export_reader is None or declared.tab is None:
+        raise TypeError(f"exported kind {declared.collection!r} declares no reader or tab")
+    repository, attribute = declared.export_reader.split(".", 1)
+    if repository == "facts":
+        return lambda uow, facts: getattr(facts, attribute)  # type: ignore[no-any-return]
+    return lambda uow, facts: getattr(getattr(uow, repository), attribute)(facts.member_id)  # type: ignore[no-any-return]
 
 
 @final
@@ -39,50 +36,14 @@ class _Kind:
     name: str
     record_type: type[Any]
     tab: ProfileTab
-    read: Callable[[UnitOfWork, MemberFacts], Iterable[Any]]
-    key: Callable[[Any], str] = attrs.field(default=lambda record: str(record.id))
+    read: Reader
+    key: Callable[[Any], str]
 
 
-_KINDS: Final[tuple[_Kind, ...]] = (
-    _Kind("contracts", Contract, ProfileTab.CONTRACTS, lambda u, f: f.contracts),
-    _Kind(
-        "wallets", Wallet, ProfileTab.FINANCES, lambda u, f: f.wallets, lambda w: str(w.currency)
-    ),
-    _Kind("collection_cases", CollectionCase, ProfileTab.FINANCES, lambda u, f: f.collection_cases),
-    _Kind("installments", Installment, ProfileTab.FINANCES, lambda u, f: f.installments),
-    _Kind("purchases", Purchase, ProfileTab.FINANCES, lambda u, f: f.purchases),
-    _Kind(
-        "invoices", Invoice, ProfileTab.FINANCES, lambda u, f: u.accounting.invoices_of(f.member_id)
-    ),
-    _Kind(
-        "receipts", Receipt, ProfileTab.FINANCES, lambda u, f: u.accounting.receipts_of(f.member_id)
-    ),
-    _Kind("visits", Visit, ProfileTab.VISITS, lambda u, f: u.profile.visits_of(f.member_id)),
-    _Kind(
-        "class_bookings",
-        ClassBooking,
-        ProfileTab.CLASSES,
-        lambda u, f: u.profile.class_bookings_of(f.member_id),
-    ),
-    _Kind(
-        "measurements",
-        Measurement,
-        ProfileTab.TRAINING,
-        lambda u, f: u.profile.measurements_of(f.member_id),
-    ),
-    _Kind(
-        "exercises", Exercise, ProfileTab.TRAINING, lambda u, f: u.profile.exercises_of(f.member_id)
-    ),
-    _Kind("notes", Note, ProfileTab.NOTES, lambda u, f: u.profile.notes_of(f.member_id)),
-    _Kind(
-        "log_entries", LogEntry, ProfileTab.LOG, lambda u, f: u.profile.log_entries_of(f.member_id)
-    ),
-    _Kind(
-        "documents",
-        Document,
-        ProfileTab.DOCUMENTS,
-        lambda u, f: u.profile.documents_of(f.member_id),
-    ),
+_KINDS: Final[tuple[_Kind, ...]] = tuple(
+    _Kind(k.collection, k.record_type, k.tab, _reader(k), k.key)  # type: ignore[arg-type]
+    for k in RECORD_KINDS
+    if k.exported
 )
 
 EXPORT_KINDS: Final[tuple[str, ...]] = tuple(kind.name for kind in _KINDS)

@@ -7,30 +7,13 @@ import io
 import json
 import os
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any, ClassVar, Final, TypeVar, final
 
 import attrs
 
-from member_anonymization.domain import (
-    ClassBooking,
-    CollectionCase,
-    Contract,
-    Document,
-    Exercise,
-    Installment,
-    Invoice,
-    LogEntry,
-    Measurement,
-    Member,
-    MemberId,
-    Note,
-    Purchase,
-    Receipt,
-    Visit,
-    Wallet,
-)
+from member_anonymization.domain import Member, MemberId
 from member_anonymization.domain._checks import ident
 from member_anonymization.errors import DatasetError, DatasetProblem
 from member_anonymization.export._kinds import _KIND, _KINDS, EXPORT_FORMAT, EXPORT_KINDS
@@ -41,35 +24,94 @@ T = TypeVar("T")
 
 
 @final
-@attrs.frozen(kw_only=True)
 class MemberExport:
     """An export read back: the member and their records as domain objects.
 
-    Attributes:
+    Each kind of :data:`~member_anonymization.export.EXPORT_KINDS` is an
+    attribute holding a tuple of records (``export.visits``), empty when the
+    export has none; :meth:`records_of` gives them typed by their class.
+
+    Args:
+        member_id: The member.
         exported_at: When the export was made.
+        member: The member record.
         omitted: The kinds left out because their profile tab was hidden.
+        records: The records by kind (a kind left out has none).
+
+    Raises:
+        TypeError: A keyword that is not a kind of the export.
     """
 
+    __slots__ = ("_records", "exported_at", "member", "member_id", "omitted")
+
     FORMAT: ClassVar[str] = EXPORT_FORMAT
+    KINDS: ClassVar[tuple[str, ...]] = EXPORT_KINDS
+    """The kinds, in file order."""
 
     member_id: MemberId
     exported_at: dt.datetime
     member: Member
-    omitted: tuple[str, ...] = ()
-    contracts: tuple[Contract, ...] = ()
-    wallets: tuple[Wallet, ...] = ()
-    collection_cases: tuple[CollectionCase, ...] = ()
-    installments: tuple[Installment, ...] = ()
-    purchases: tuple[Purchase, ...] = ()
-    invoices: tuple[Invoice, ...] = ()
-    receipts: tuple[Receipt, ...] = ()
-    visits: tuple[Visit, ...] = ()
-    class_bookings: tuple[ClassBooking, ...] = ()
-    measurements: tuple[Measurement, ...] = ()
-    exercises: tuple[Exercise, ...] = ()
-    notes: tuple[Note, ...] = ()
-    log_entries: tuple[LogEntry, ...] = ()
-    documents: tuple[Document, ...] = ()
+    omitted: tuple[str, ...]
+
+    def __init__(
+        self,
+        *,
+        member_id: MemberId,
+        exported_at: dt.datetime,
+        member: Member,
+        omitted: Iterable[str] = (),
+        **records: Iterable[Any],
+    ) -> None:
+        unknown = sorted(set(records) - set(EXPORT_KINDS))
+        if unknown:
+            raise TypeError(f"not kinds of an export: {', '.join(unknown)}")
+        setter = object.__setattr__
+        setter(self, "member_id", member_id)
+        setter(self, "exported_at", exported_at)
+        setter(self, "member", member)
+        setter(self, "omitted", tuple(omitted))
+        setter(self, "_records", {name: tuple(records.get(name, ())) for name in EXPORT_KINDS})
+
+    def __getattr__(self, name: str) -> tuple[Any, ...]:
+        records: dict[str, tuple[Any, ...]] = object.__getattribute__(self, "_records")
+        if name.startswith("_") or name not in records:
+            raise AttributeError(name)
+        return records[name]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("MemberExport is read-only")
+
+    def records(self, kind: str) -> tuple[Any, ...]:
+        """The records of one kind, by its name."""
+        return self._records[kind]
+
+    def records_of(self, record_type: type[T]) -> tuple[T, ...]:
+        """The records of the kind whose class is ``record_type``."""
+        for kind in _KINDS:
+            if kind.record_type is record_type:
+                return self._records[kind.name]
+        raise TypeError(f"{record_type.__name__} is not a kind of an export")
+
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            self.member_id,
+            self.exported_at,
+            self.member,
+            self.omitted,
+            tuple(self._records.values()),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MemberExport):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={len(v)}" for k, v in self._records.items() if v)
+        return f"MemberExport(member_id={self.member_id!r}, {counts})"
 
 
 _HEADER_KEYS: Final = ("format", "exported_at", "member_id", "omitted", "member")
