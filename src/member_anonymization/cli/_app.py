@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
 from zoneinfo import ZoneInfo
 
 import typer
@@ -26,11 +26,23 @@ from member_anonymization.anonymizer import Anonymized, Anonymizer, NotPermitted
 from member_anonymization.domain import Permission
 from member_anonymization.errors import DatasetError, MemberAnonymizationError
 from member_anonymization.export import Exported, Exporter, ExportNotPermitted
-from member_anonymization.policy import Language
+from member_anonymization.messages import ENGLISH, LANGUAGES, Language, text
 from member_anonymization.retention import RetentionSweep, SweepProgress, SweepReport
 from member_anonymization.serialization import unstructure_dataset
 
 from . import _render
+
+
+def _language_choices() -> type[StrEnum]:
+    """The ``--lang`` choices: one per language of the message catalogue."""
+    members = [(code, code) for code in LANGUAGES]
+    return cast("type[StrEnum]", StrEnum("Lang", members, module=__name__))
+
+
+if TYPE_CHECKING:
+    Lang = StrEnum
+else:
+    Lang = _language_choices()
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -50,13 +62,6 @@ app = typer.Typer(
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-class Lang(StrEnum):
-    """Languages of the messages."""
-
-    en = "en"
-    pl = "pl"
 
 
 class CliError(Exception):
@@ -267,6 +272,7 @@ AsOf = Annotated[
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 LangOpt = Annotated[Lang, typer.Option("--lang", help="Language of the messages.")]
+DEFAULT_LANG: Lang = Lang(ENGLISH)
 
 
 @app.command()
@@ -275,7 +281,7 @@ def check(
     member_id: Annotated[str, typer.Argument(metavar="MEMBER_ID")],
     as_of: AsOf = None,
     as_json: Json = False,
-    lang: LangOpt = Lang.en,
+    lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Tell whether a member may be anonymized. Changes nothing."""
     with reported():
@@ -294,20 +300,9 @@ def check(
                 },
             )
             return
-        if verdict.eligible:
-            headline = (
-                f"Member {member_id} may be anonymized (as of {verdict.as_of})."
-                if language == "en"
-                else f"Klubowicza {member_id} można zanonimizować (na dzień {verdict.as_of})."
-            )
-            out.print(f"[green]{headline}[/]")
-        else:
-            headline = (
-                f"Member {member_id} may not be anonymized (as of {verdict.as_of})."
-                if language == "en"
-                else f"Klubowicza {member_id} nie można zanonimizować (na dzień {verdict.as_of})."
-            )
-            out.print(f"[red]{headline}[/]")
+        key, colour = ("eligible", "green") if verdict.eligible else ("not_eligible", "red")
+        headline = text(f"cli.check.{key}", language, member_id=member_id, as_of=verdict.as_of)
+        out.print(f"[{colour}]{headline}[/]")
         if verdict.blockers or verdict.warnings:
             out.print(_render.findings_table("", verdict.blockers, verdict.warnings, language))
 
@@ -329,17 +324,11 @@ def _confirm(ctx: typer.Context, member_id: str, lang: Language) -> bool:
     from member_anonymization.cli._preview import removal_preview
 
     preview = removal_preview(_ctx(ctx).store().unit_of_work, member_id)
-    title = "This will remove:" if lang == "en" else "Zostaną usunięte:"
-    err.print(f"[bold]{title}[/]")
+    err.print(f"[bold]{text('cli.preview.title', lang)}[/]")
     for line in preview.lines(lang):
         err.print(f"  • {line}", markup=False)
-    warning = (
-        "Anonymization cannot be undone. Export the member's data first if they want it."
-        if lang == "en"
-        else "Anonimizacja jest nieodwracalna. Najpierw wyeksportuj dane, jeśli klient ich chce."
-    )
-    err.print(f"[bold red]{warning}[/]")
-    question = f"Anonymize member {member_id}?" if lang == "en" else f"Zanonimizować {member_id}?"
+    err.print(f"[bold red]{text('cli.confirm.warning', lang)}[/]")
+    question = text("cli.confirm.question", lang, member_id=member_id)
     return typer.confirm(question, default=False, err=True)
 
 
@@ -353,7 +342,7 @@ def anonymize(
     as_of: AsOf = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     as_json: Json = False,
-    lang: LangOpt = Lang.en,
+    lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Anonymize one member, completely or not at all."""
     with reported():
@@ -363,7 +352,7 @@ def anonymize(
         if not yes and _may_anonymize(ctx, actor):
             verdict = anonymizer.check(member_id, as_of=day)
             if verdict.eligible and not _confirm(ctx, member_id, language):
-                err.print("Nothing was changed." if language == "en" else "Nic nie zmieniono.")
+                err.print(text("cli.confirm.declined", language))
                 raise typer.Exit(EXIT_REFUSED)
         result = anonymizer.anonymize(member_id, actor=actor, as_of=day)
         if as_json:
@@ -382,43 +371,32 @@ def anonymize(
             raise typer.Exit(EXIT_REFUSED)
 
 
+REMOVED_KINDS = ("photo", "log_entries", "documents", "measurements", "exercises", "notes")
+"""The counts of :class:`~member_anonymization.RemovalCounts` that ``anonymize`` prints."""
+
+
 def _print_result(result: Anonymized | Refused | NotPermitted, lang: Language) -> None:
     match result:
         case Anonymized(member_id=mid, removed=removed, warnings=warnings):
-            text = (
-                f"Member {mid} anonymized." if lang == "en" else f"Klubowicz {mid} zanonimizowany."
-            )
-            out.print(f"[green]{text}[/]")
+            out.print(f"[green]{text('cli.anonymize.done', lang, member_id=mid)}[/]")
             counts = ", ".join(
-                f"{name.replace('_', ' ')}: {getattr(removed, name)}"
-                for name in (
-                    "photo",
-                    "log_entries",
-                    "documents",
-                    "measurements",
-                    "exercises",
-                    "notes",
+                text(
+                    "cli.anonymize.removed_count",
+                    lang,
+                    kind=text(f"cli.removed.{name}", lang),
+                    count=getattr(removed, name),
                 )
+                for name in REMOVED_KINDS
             )
-            out.print(("Removed: " if lang == "en" else "Usunięto: ") + counts, markup=False)
+            out.print(text("cli.anonymize.removed", lang, counts=counts), markup=False)
             if warnings:
-                title = "Reminders created:" if lang == "en" else "Utworzone przypomnienia:"
+                title = text("cli.anonymize.reminders", lang)
                 out.print(_render.findings_table(title, (), warnings, lang))
         case Refused(member_id=mid, blockers=blockers, warnings=warnings):
-            text = (
-                f"Member {mid} was not anonymized: blockers apply."
-                if lang == "en"
-                else f"Klubowicz {mid} nie został zanonimizowany: występują blokady."
-            )
-            out.print(f"[red]{text}[/]")
+            out.print(f"[red]{text('cli.anonymize.refused', lang, member_id=mid)}[/]")
             out.print(_render.findings_table("", blockers, warnings, lang))
         case NotPermitted(actor_id=actor):
-            text = (
-                f"Employee {actor} does not have the permission to anonymize members."
-                if lang == "en"
-                else f"Pracownik {actor} nie ma uprawnienia do anonimizacji klubowiczów."
-            )
-            out.print(f"[red]{text}[/]")
+            out.print(f"[red]{text('cli.anonymize.not_permitted', lang, actor_id=actor)}[/]")
 
 
 @app.command()
@@ -482,7 +460,7 @@ def sweep(
         bool, typer.Option("--dry-run", help="Report what would happen; change nothing.")
     ] = False,
     as_json: Json = False,
-    lang: LangOpt = Lang.en,
+    lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Run the retention job: anonymize everyone whose retention time has passed."""
     with reported():
@@ -548,25 +526,21 @@ def _sweep_with_progress(
 
 
 def _print_sweep(report: SweepReport, lang: Language) -> None:
-    what = "would be anonymized" if report.dry_run else "anonymized"
-    if lang == "pl":
-        what = "do anonimizacji" if report.dry_run else "zanonimizowano"
-    head = (
-        f"Retention as of {report.as_of}: {report.due} due, {len(report.anonymized)} {what}, "
-        f"{len(report.skipped)} skipped."
-        if lang == "en"
-        else f"Retencja na dzień {report.as_of}: {report.due} do usunięcia, "
-        f"{len(report.anonymized)} {what}, {len(report.skipped)} pominiętych."
+    head = text(
+        "cli.sweep.dry_run" if report.dry_run else "cli.sweep.done",
+        lang,
+        as_of=report.as_of,
+        due=report.due,
+        anonymized=len(report.anonymized),
+        skipped=len(report.skipped),
     )
-    if report.dry_run:
-        head += " (dry run: nothing was changed)" if lang == "en" else " (próba: nic nie zmieniono)"
     out.print(head, markup=False)
     if report.skipped:
         from rich.table import Table
 
         table = Table(title_justify="left")
-        table.add_column("Member" if lang == "en" else "Klubowicz")
-        table.add_column("Blockers" if lang == "en" else "Blokady")
+        table.add_column(text("cli.sweep.member", lang))
+        table.add_column(text("cli.sweep.blockers", lang))
         for skipped in report.skipped:
             table.add_row(skipped.member_id, ", ".join(skipped.codes))
         out.print(table)
@@ -602,8 +576,8 @@ def _usage_message(exc: BaseException) -> str | None:
     if "UsageError" not in names:
         return None
     format_message = getattr(exc, "format_message", None)
-    text = format_message() if callable(format_message) else str(exc)
-    return " ".join(str(text).split())
+    message = format_message() if callable(format_message) else str(exc)
+    return " ".join(str(message).split())
 
 
 def main() -> None:
