@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from member_anonymization.anonymizer import AnonymizationOptions, Anonymized, Anonymizer
 from member_anonymization.cli import app
+from member_anonymization.cli._preview import RemovalPreview, removal_preview
+from member_anonymization.domain import NoteType
 from member_anonymization.errors import MemberAnonymizationError
 from member_anonymization.messages import (
     CATALOGUE,
@@ -37,6 +40,8 @@ from member_anonymization.policy import (
     UnpaidPurchases,
     WalletFunds,
 )
+from member_anonymization.testing import InMemoryStore
+from tests import builders as b
 
 START = dt.date(2019, 1, 1)
 
@@ -228,3 +233,63 @@ def test_the_command_line_offers_every_language() -> None:
     """``--lang`` lists exactly the catalogue's languages."""
     shown = CliRunner().invoke(app, ["check", "--help"]).output
     assert f"--lang <{'|'.join(LANGUAGES)}>" in shown
+
+
+# -- the confirmation's preview ------------------------------------------------------------------
+
+
+def preview() -> RemovalPreview:
+    """Counts with two training notes and three other notes."""
+    return RemovalPreview(
+        photo=True,
+        log_entries=1,
+        documents=1,
+        measurements=1,
+        exercises=1,
+        training_notes=2,
+        other_notes=3,
+    )
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_preview_counts_every_note_when_every_note_goes(lang: str) -> None:
+    """With ``delete_all_notes`` the notes line counts notes of every type."""
+    notes_line = 5
+    assert preview().lines(lang)[notes_line] == text("cli.preview.notes", lang, count=2)
+    assert preview().lines(lang, delete_all_notes=True)[notes_line] == text(
+        "cli.preview.notes", lang, count=5
+    )
+
+
+def test_the_preview_lines_read_as_before() -> None:
+    """The English lines of the confirmation."""
+    assert preview().lines("en", delete_all_notes=True) == [
+        "personal data (names, e-mail, phone, address, birth date, national id)",
+        "photo: yes",
+        "log entries: 1",
+        "documents: 1",
+        "measurements: 1, exercises: 1",
+        "training and health notes: 5",
+        "the Finances tab disappears from the profile (invoices stay unchanged)",
+    ]
+
+
+@pytest.mark.parametrize("delete_all_notes", [False, True])
+def test_the_preview_counts_what_anonymization_removes(delete_all_notes: bool) -> None:
+    """The previewed note count is what an anonymization with the same option deletes."""
+    store = InMemoryStore(
+        b.dataset(
+            b.member("m1"),
+            *b.profile_records("m1"),
+            b.note("ng2-m1", member_id="m1", note_type=NoteType.GENERAL),
+        )
+    )
+    counted = removal_preview(store.unit_of_work, "m1")
+    assert (counted.training_notes, counted.other_notes) == (1, 2)
+    options = AnonymizationOptions(delete_all_notes=delete_all_notes)
+    result = Anonymizer(store.unit_of_work, options=options).anonymize(
+        "m1", actor="e1", as_of=b.TODAY
+    )
+    assert isinstance(result, Anonymized)
+    expected = text("cli.preview.notes", ENGLISH, count=result.removed.notes)
+    assert counted.lines(ENGLISH, delete_all_notes=delete_all_notes)[5] == expected

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import importlib
 import json
 import sys
 import time
@@ -25,12 +26,30 @@ from member_anonymization._access import actor_may
 from member_anonymization.anonymizer import Anonymized, Anonymizer, NotPermitted, Refused
 from member_anonymization.domain import Permission
 from member_anonymization.errors import DatasetError, MemberAnonymizationError
-from member_anonymization.export import Exported, Exporter, ExportNotPermitted
+from member_anonymization.export import Exported, Exporter, ExportNotPermitted, ExportTarget
 from member_anonymization.messages import ENGLISH, LANGUAGES, Language, text
 from member_anonymization.retention import RetentionSweep, SweepProgress, SweepReport
 from member_anonymization.serialization import unstructure_dataset
 
 from . import _render
+
+
+class _NeverRaised(Exception):
+    """Stands for ``NoArgsIsHelpError`` under a click release without it."""
+
+
+def _click_exceptions() -> tuple[type[Exception], type[Exception]]:
+    """Click's ``NoArgsIsHelpError`` and ``UsageError``.
+
+    Typer 0.29 and later carry their own copy of click; earlier releases use click.
+    """
+    try:
+        module = importlib.import_module("typer._click.exceptions")
+    except ImportError:
+        module = importlib.import_module("click.exceptions")
+    usage: type[Exception] = module.UsageError
+    no_args: type[Exception] = getattr(module, "NoArgsIsHelpError", _NeverRaised)
+    return no_args, usage
 
 
 def _language_choices() -> type[StrEnum]:
@@ -40,8 +59,13 @@ def _language_choices() -> type[StrEnum]:
 
 
 if TYPE_CHECKING:
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
+    from member_anonymization.adapters.sql import SqlStore
+
     Lang = StrEnum
 else:
+    NoArgsIsHelpError, UsageError = _click_exceptions()
     Lang = _language_choices()
 
 EXIT_OK = 0
@@ -144,20 +168,21 @@ class Context:
     def __init__(self, db: str | None) -> None:
         self.chosen = db is not None
         self.db = db if db is not None else DEFAULT_DB
-        self._store: Any = None
+        self._store: SqlStore | None = None
 
-    def store(self, *, create: bool = False) -> Any:
+    def store(self, *, create: bool = False) -> SqlStore:
         """The reference SQL store at ``--db``."""
         if self._store is None:
             from member_anonymization.adapters.sql import SqlStore
 
             if not create and "://" not in self.db and not Path(self.db).exists():
                 fail(f"no database at {self.db}; create it with `member-anonymization init`")
-            self._store = SqlStore.open(self.db)
+            store = SqlStore.open(self.db)
+            self._store = store
             if create:
-                self._store.create_schema()
+                store.create_schema()
             else:
-                self._store.check_schema()
+                store.check_schema()
         return self._store
 
     def where(self) -> str:
@@ -317,7 +342,7 @@ def _may_anonymize(ctx: typer.Context, actor: str) -> bool:
         return actor_may(uow, actor, Permission.ANONYMIZE_MEMBER)
 
 
-def _confirm(ctx: typer.Context, member_id: str, lang: Language) -> bool:
+def _confirm(ctx: typer.Context, member_id: str, lang: Language, *, delete_all_notes: bool) -> bool:
     """Show what will be removed and ask; refuse without a terminal."""
     if not sys.stdin.isatty():
         fail("anonymize needs --yes when no terminal can confirm it")
@@ -325,7 +350,7 @@ def _confirm(ctx: typer.Context, member_id: str, lang: Language) -> bool:
 
     preview = removal_preview(_ctx(ctx).store().unit_of_work, member_id)
     err.print(f"[bold]{text('cli.preview.title', lang)}[/]")
-    for line in preview.lines(lang):
+    for line in preview.lines(lang, delete_all_notes=delete_all_notes):
         err.print(f"  • {line}", markup=False)
     err.print(f"[bold red]{text('cli.confirm.warning', lang)}[/]")
     question = text("cli.confirm.question", lang, member_id=member_id)
@@ -351,7 +376,10 @@ def anonymize(
         anonymizer = _anonymizer(ctx)
         if not yes and _may_anonymize(ctx, actor):
             verdict = anonymizer.check(member_id, as_of=day)
-            if verdict.eligible and not _confirm(ctx, member_id, language):
+            delete_all_notes = anonymizer.options.delete_all_notes
+            if verdict.eligible and not _confirm(
+                ctx, member_id, language, delete_all_notes=delete_all_notes
+            ):
                 err.print(text("cli.confirm.declined", language))
                 raise typer.Exit(EXIT_REFUSED)
         result = anonymizer.anonymize(member_id, actor=actor, as_of=day)
@@ -417,7 +445,9 @@ def export(
     """Export all of a member's data (JSON, or a ZIP with CSVs and files)."""
     with reported():
         exporter = Exporter(_ctx(ctx).store().unit_of_work)
-        target: Any = sys.stdout.buffer if out_file in (None, "-") else out_file
+        target: ExportTarget = (
+            sys.stdout.buffer if out_file is None or out_file == "-" else out_file
+        )
         result = exporter.export(member_id, target, actor=actor)
         match result:
             case ExportNotPermitted(actor_id=who):
@@ -570,32 +600,20 @@ def demo(ctx: typer.Context) -> None:
             run_demo(store, out, location=location, today=today)
 
 
-def _usage_message(exc: BaseException) -> str | None:
-    """The one-line message of a command-line usage error, else ``None``."""
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    if "UsageError" not in names:
-        return None
-    format_message = getattr(exc, "format_message", None)
-    message = format_message() if callable(format_message) else str(exc)
-    return " ".join(str(message).split())
-
-
 def main() -> None:
     """Run the command line."""
     try:
         code = app(standalone_mode=False)
     except typer.Exit as exc:
         code = exc.exit_code
-    except Exception as exc:
-        if type(exc).__name__ == "NoArgsIsHelpError":
-            err.print(str(exc), markup=False)
-            sys.exit(EXIT_BAD_INPUT)
-        message = _usage_message(exc)
-        if message is None:
-            if type(exc).__name__ == "Abort":
-                err.print("error: aborted; nothing was changed.", markup=False)
-                sys.exit(EXIT_REFUSED)
-            raise
+    except NoArgsIsHelpError as exc:
+        err.print(str(exc), markup=False)
+        sys.exit(EXIT_BAD_INPUT)
+    except UsageError as exc:
+        message = " ".join(str(exc.format_message()).split())
         err.print(f"error: {message} (see --help)", markup=False)
         sys.exit(EXIT_BAD_INPUT)
+    except typer.Abort:
+        err.print("error: aborted; nothing was changed.", markup=False)
+        sys.exit(EXIT_REFUSED)
     sys.exit(code if isinstance(code, int) else EXIT_OK)

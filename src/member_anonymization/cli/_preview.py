@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, final
+from collections.abc import Iterable
+from typing import final
 
 import attrs
 
 from member_anonymization.domain import NoteType
 from member_anonymization.errors import UnknownMemberError
 from member_anonymization.messages import Language, text
+from member_anonymization.ports import UnitOfWorkFactory
 
 
-def _count(items: Iterable[Any]) -> int:
+def _count(items: Iterable[object]) -> int:
     return sum(1 for _ in items)
 
 
@@ -30,7 +31,13 @@ class RemovalPreview:
     other_notes: int
 
     def lines(self, lang: Language, *, delete_all_notes: bool = False) -> list[str]:
-        """One line per kind, in the chosen language."""
+        """One line per kind, in the chosen language.
+
+        Args:
+            lang: The language of the lines.
+            delete_all_notes: Notes of every type go, not only "training and
+                health" ones (:class:`~member_anonymization.AnonymizationOptions`).
+        """
         notes = self.training_notes + (self.other_notes if delete_all_notes else 0)
         return [
             text("cli.preview.personal_data", lang),
@@ -48,7 +55,7 @@ class RemovalPreview:
         ]
 
 
-def removal_preview(unit_of_work: Callable[[], Any], member_id: str) -> RemovalPreview:
+def removal_preview(unit_of_work: UnitOfWorkFactory, member_id: str) -> RemovalPreview:
     """Count, without changing anything, what anonymizing ``member_id`` removes."""
     with unit_of_work() as uow:
         member = uow.members.get(member_id)
