@@ -27,6 +27,7 @@ from member_anonymization.domain.finance import CollectionCase, Installment, Pur
 from member_anonymization.domain.members import Member
 from member_anonymization.domain.organisation import Club
 from member_anonymization.domain.values import ClubId, MemberId
+from member_anonymization.messages import Language, text
 
 __all__ = [
     "BLOCKER_CODES",
@@ -48,14 +49,12 @@ __all__ = [
     "evaluate",
 ]
 
-Language: TypeAlias = Literal["en", "pl"]
-"""Languages of the human messages."""
 
-
-def _day(value: dt.date | None, lang: Language) -> str:
-    if value is None:
-        return "open-ended" if lang == "en" else "bezterminowo"
-    return value.isoformat()
+def _message(result: Blocker | AnonymizationWarning, lang: Language) -> str:
+    """The catalogue's message for ``result``, its fields filled in."""
+    kind = "warning" if result.code in WARNING_CODES else "blocker"
+    fields = {f.name: getattr(result, f.name) for f in attrs.fields(type(result))}
+    return text(f"{kind}.{result.code}", lang, **fields)
 
 
 @final
@@ -70,17 +69,8 @@ class ActiveContract:
     effective_end: dt.date | None
 
     def message(self, lang: Language = "en") -> str:
-        """The human message, in English or Polish."""
-        end = _day(self.effective_end, lang)
-        if lang == "pl":
-            return (
-                f"Klubowicz ma aktywną umowę {self.contract_id} w klubie {self.club_id} "
-                f"(od {self.start.isoformat()} do {end})."
-            )
-        return (
-            f"Contract {self.contract_id} in club {self.club_id} is active "
-            f"(from {self.start.isoformat()} to {end})."
-        )
+        """The human message in ``lang``, from :mod:`member_anonymization.messages`."""
+        return _message(self, lang)
 
 
 @final
@@ -95,16 +85,8 @@ class FutureContract:
     effective_end: dt.date | None = None
 
     def message(self, lang: Language = "en") -> str:
-        """The human message, in English or Polish."""
-        if lang == "pl":
-            return (
-                f"Umowa {self.contract_id} w klubie {self.club_id} zaczyna się "
-                f"w przyszłości ({self.start.isoformat()})."
-            )
-        return (
-            f"Contract {self.contract_id} in club {self.club_id} starts in the future "
-            f"({self.start.isoformat()})."
-        )
+        """The human message in ``lang``, from :mod:`member_anonymization.messages`."""
+        return _message(self, lang)
 
 
 @final
@@ -118,16 +100,8 @@ class OpenCollectionCase:
     opened_on: dt.date
 
     def message(self, lang: Language = "en") -> str:
-        """The human message, in English or Polish."""
-        if lang == "pl":
-            return (
-                f"Kartoteka windykacji {self.case_id} w klubie {self.club_id} "
-                f"(otwarta {self.opened_on.isoformat()}) nie jest zamknięta."
-            )
-        return (
-            f"Debt-collection case {self.case_id} in club {self.club_id} "
-            f"(opened {self.opened_on.isoformat()}) is not closed."
-        )
+        """The human message in ``lang``, from :mod:`member_anonymization.messages`."""
+        return _message(self, lang)
 
 
 @final
@@ -140,10 +114,8 @@ class WalletFunds:
     currency: str
 
     def message(self, lang: Language = "en") -> str:
-        """The human message, in English or Polish."""
-        if lang == "pl":
-            return f"Klubowicz ma środki w Portfelu: {self.amount} {self.currency}."
-        return f"The member's wallet holds {self.amount} {self.currency}."
+        """The human message in ``lang``, from :mod:`member_anonymization.messages`."""
+        return _message(self, lang)
 
 
 @final
@@ -154,10 +126,8 @@ class ProcessingRestricted:
     code: ClassVar[Literal["processing_restricted"]] = "processing_restricted"
 
     def message(self, lang: Language = "en") -> str:
-        """The human message, in English or Polish."""
-        if lang == "pl":
-            return "Na Profilu klubowicza włączona jest opcja „Ogranicz przetwarzanie danych”."
-        return '"Restrict processing" is switched on for this member.'
+        """The human message in ``lang``, from :mod:`member_anonymization.messages`."""
+        return _message(self, lang)
 
 
 @final
@@ -169,11 +139,8 @@ class AlreadyAnonymized:
     anonymized_at: dt.datetime
 
     def message(self, lang: Language = "en") -> str:
-        """The human message, in English or Polish."""
-        when = self.anonymized_at.date().isoformat()
-        if lang == "pl":
-            return f"Klubowicz jest już zanonimizowany ({when})."
-        return f"The member is already anonymized ({when})."
+        """The human message in ``lang``, from :mod:`member_anonymization.messages`."""
+        return _message(self, lang)
 
 
 @final
@@ -191,16 +158,8 @@ class ArrearsUnderCollection:
     installment_ids: tuple[str, ...]
 
     def message(self, lang: Language = "en") -> str:
-        """The human message, in English or Polish."""
-        if lang == "pl":
-            return (
-                f"Zaległe raty na kwotę {self.amount} {self.currency} w klubie "
-                f"{self.club_id}, który korzysta z windykacji."
-            )
-        return (
-            f"Overdue installments of {self.amount} {self.currency} in club "
-            f"{self.club_id}, which uses debt collection."
-        )
+        """The human message in ``lang``, from :mod:`member_anonymization.messages`."""
+        return _message(self, lang)
 
 
 @final
@@ -215,16 +174,8 @@ class UnpaidPurchases:
     purchase_ids: tuple[str, ...]
 
     def message(self, lang: Language = "en") -> str:
-        """The human message, in English or Polish."""
-        if lang == "pl":
-            return (
-                f"Niezapłacone zakupy na kwotę {self.amount} {self.currency} w klubie "
-                f"{self.club_id}; informacja trafi do Przypomnień."
-            )
-        return (
-            f"Unpaid purchases of {self.amount} {self.currency} in club {self.club_id}; "
-            "a reminder is created."
-        )
+        """The human message in ``lang``, from :mod:`member_anonymization.messages`."""
+        return _message(self, lang)
 
 
 @final
@@ -239,17 +190,8 @@ class Arrears:
     installment_ids: tuple[str, ...]
 
     def message(self, lang: Language = "en") -> str:
-        """The human message, in English or Polish."""
-        if lang == "pl":
-            return (
-                f"Zaległe raty na kwotę {self.amount} {self.currency} w klubie "
-                f"{self.club_id}, który nie korzysta z windykacji; informacja trafi "
-                "do Przypomnień."
-            )
-        return (
-            f"Overdue installments of {self.amount} {self.currency} in club "
-            f"{self.club_id}, which does not use debt collection; a reminder is created."
-        )
+        """The human message in ``lang``, from :mod:`member_anonymization.messages`."""
+        return _message(self, lang)
 
 
 Blocker: TypeAlias = (

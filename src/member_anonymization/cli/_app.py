@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import importlib
 import json
 import sys
 import time
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
 from zoneinfo import ZoneInfo
 
 import typer
@@ -25,12 +26,47 @@ from member_anonymization._access import actor_may
 from member_anonymization.anonymizer import Anonymized, Anonymizer, NotPermitted, Refused
 from member_anonymization.domain import Permission
 from member_anonymization.errors import DatasetError, MemberAnonymizationError
-from member_anonymization.export import Exported, Exporter, ExportNotPermitted
-from member_anonymization.policy import Language
+from member_anonymization.export import Exported, Exporter, ExportNotPermitted, ExportTarget
+from member_anonymization.messages import ENGLISH, LANGUAGES, Language, text
 from member_anonymization.retention import RetentionSweep, SweepProgress, SweepReport
 from member_anonymization.serialization import unstructure_dataset
 
 from . import _render
+
+
+class _NeverRaised(Exception):
+    """Stands for ``NoArgsIsHelpError`` under a click release without it."""
+
+
+def _click_exceptions() -> tuple[type[Exception], type[Exception]]:
+    """Click's ``NoArgsIsHelpError`` and ``UsageError``.
+
+    Typer 0.29 and later carry their own copy of click; earlier releases use click.
+    """
+    try:
+        module = importlib.import_module("typer._click.exceptions")
+    except ImportError:
+        module = importlib.import_module("click.exceptions")
+    usage: type[Exception] = module.UsageError
+    no_args: type[Exception] = getattr(module, "NoArgsIsHelpError", _NeverRaised)
+    return no_args, usage
+
+
+def _language_choices() -> type[StrEnum]:
+    """The ``--lang`` choices: one per language of the message catalogue."""
+    members = [(code, code) for code in LANGUAGES]
+    return cast("type[StrEnum]", StrEnum("Lang", members, module=__name__))
+
+
+if TYPE_CHECKING:
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
+    from member_anonymization.adapters.sql import SqlStore
+
+    Lang = StrEnum
+else:
+    NoArgsIsHelpError, UsageError = _click_exceptions()
+    Lang = _language_choices()
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -50,13 +86,6 @@ app = typer.Typer(
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-class Lang(StrEnum):
-    """Languages of the messages."""
-
-    en = "en"
-    pl = "pl"
 
 
 class CliError(Exception):
@@ -139,20 +168,21 @@ class Context:
     def __init__(self, db: str | None) -> None:
         self.chosen = db is not None
         self.db = db if db is not None else DEFAULT_DB
-        self._store: Any = None
+        self._store: SqlStore | None = None
 
-    def store(self, *, create: bool = False) -> Any:
+    def store(self, *, create: bool = False) -> SqlStore:
         """The reference SQL store at ``--db``."""
         if self._store is None:
             from member_anonymization.adapters.sql import SqlStore
 
             if not create and "://" not in self.db and not Path(self.db).exists():
                 fail(f"no database at {self.db}; create it with `member-anonymization init`")
-            self._store = SqlStore.open(self.db)
+            store = SqlStore.open(self.db)
+            self._store = store
             if create:
-                self._store.create_schema()
+                store.create_schema()
             else:
-                self._store.check_schema()
+                store.check_schema()
         return self._store
 
     def where(self) -> str:
@@ -267,6 +297,7 @@ AsOf = Annotated[
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 LangOpt = Annotated[Lang, typer.Option("--lang", help="Language of the messages.")]
+DEFAULT_LANG: Lang = Lang(ENGLISH)
 
 
 @app.command()
@@ -275,7 +306,7 @@ def check(
     member_id: Annotated[str, typer.Argument(metavar="MEMBER_ID")],
     as_of: AsOf = None,
     as_json: Json = False,
-    lang: LangOpt = Lang.en,
+    lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Tell whether a member may be anonymized. Changes nothing."""
     with reported():
@@ -294,20 +325,9 @@ def check(
                 },
             )
             return
-        if verdict.eligible:
-            headline = (
-                f"Member {member_id} may be anonymized (as of {verdict.as_of})."
-                if language == "en"
-                else f"Klubowicza {member_id} można zanonimizować (na dzień {verdict.as_of})."
-            )
-            out.print(f"[green]{headline}[/]")
-        else:
-            headline = (
-                f"Member {member_id} may not be anonymized (as of {verdict.as_of})."
-                if language == "en"
-                else f"Klubowicza {member_id} nie można zanonimizować (na dzień {verdict.as_of})."
-            )
-            out.print(f"[red]{headline}[/]")
+        key, colour = ("eligible", "green") if verdict.eligible else ("not_eligible", "red")
+        headline = text(f"cli.check.{key}", language, member_id=member_id, as_of=verdict.as_of)
+        out.print(f"[{colour}]{headline}[/]")
         if verdict.blockers or verdict.warnings:
             out.print(_render.findings_table("", verdict.blockers, verdict.warnings, language))
 
@@ -322,24 +342,18 @@ def _may_anonymize(ctx: typer.Context, actor: str) -> bool:
         return actor_may(uow, actor, Permission.ANONYMIZE_MEMBER)
 
 
-def _confirm(ctx: typer.Context, member_id: str, lang: Language) -> bool:
+def _confirm(ctx: typer.Context, member_id: str, lang: Language, *, delete_all_notes: bool) -> bool:
     """Show what will be removed and ask; refuse without a terminal."""
     if not sys.stdin.isatty():
         fail("anonymize needs --yes when no terminal can confirm it")
     from member_anonymization.cli._preview import removal_preview
 
     preview = removal_preview(_ctx(ctx).store().unit_of_work, member_id)
-    title = "This will remove:" if lang == "en" else "Zostaną usunięte:"
-    err.print(f"[bold]{title}[/]")
-    for line in preview.lines(lang):
+    err.print(f"[bold]{text('cli.preview.title', lang)}[/]")
+    for line in preview.lines(lang, delete_all_notes=delete_all_notes):
         err.print(f"  • {line}", markup=False)
-    warning = (
-        "Anonymization cannot be undone. Export the member's data first if they want it."
-        if lang == "en"
-        else "Anonimizacja jest nieodwracalna. Najpierw wyeksportuj dane, jeśli klient ich chce."
-    )
-    err.print(f"[bold red]{warning}[/]")
-    question = f"Anonymize member {member_id}?" if lang == "en" else f"Zanonimizować {member_id}?"
+    err.print(f"[bold red]{text('cli.confirm.warning', lang)}[/]")
+    question = text("cli.confirm.question", lang, member_id=member_id)
     return typer.confirm(question, default=False, err=True)
 
 
@@ -353,7 +367,7 @@ def anonymize(
     as_of: AsOf = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     as_json: Json = False,
-    lang: LangOpt = Lang.en,
+    lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Anonymize one member, completely or not at all."""
     with reported():
@@ -362,8 +376,11 @@ def anonymize(
         anonymizer = _anonymizer(ctx)
         if not yes and _may_anonymize(ctx, actor):
             verdict = anonymizer.check(member_id, as_of=day)
-            if verdict.eligible and not _confirm(ctx, member_id, language):
-                err.print("Nothing was changed." if language == "en" else "Nic nie zmieniono.")
+            delete_all_notes = anonymizer.options.delete_all_notes
+            if verdict.eligible and not _confirm(
+                ctx, member_id, language, delete_all_notes=delete_all_notes
+            ):
+                err.print(text("cli.confirm.declined", language))
                 raise typer.Exit(EXIT_REFUSED)
         result = anonymizer.anonymize(member_id, actor=actor, as_of=day)
         if as_json:
@@ -382,43 +399,32 @@ def anonymize(
             raise typer.Exit(EXIT_REFUSED)
 
 
+REMOVED_KINDS = ("photo", "log_entries", "documents", "measurements", "exercises", "notes")
+"""The counts of :class:`~member_anonymization.RemovalCounts` that ``anonymize`` prints."""
+
+
 def _print_result(result: Anonymized | Refused | NotPermitted, lang: Language) -> None:
     match result:
         case Anonymized(member_id=mid, removed=removed, warnings=warnings):
-            text = (
-                f"Member {mid} anonymized." if lang == "en" else f"Klubowicz {mid} zanonimizowany."
-            )
-            out.print(f"[green]{text}[/]")
+            out.print(f"[green]{text('cli.anonymize.done', lang, member_id=mid)}[/]")
             counts = ", ".join(
-                f"{name.replace('_', ' ')}: {getattr(removed, name)}"
-                for name in (
-                    "photo",
-                    "log_entries",
-                    "documents",
-                    "measurements",
-                    "exercises",
-                    "notes",
+                text(
+                    "cli.anonymize.removed_count",
+                    lang,
+                    kind=text(f"cli.removed.{name}", lang),
+                    count=getattr(removed, name),
                 )
+                for name in REMOVED_KINDS
             )
-            out.print(("Removed: " if lang == "en" else "Usunięto: ") + counts, markup=False)
+            out.print(text("cli.anonymize.removed", lang, counts=counts), markup=False)
             if warnings:
-                title = "Reminders created:" if lang == "en" else "Utworzone przypomnienia:"
+                title = text("cli.anonymize.reminders", lang)
                 out.print(_render.findings_table(title, (), warnings, lang))
         case Refused(member_id=mid, blockers=blockers, warnings=warnings):
-            text = (
-                f"Member {mid} was not anonymized: blockers apply."
-                if lang == "en"
-                else f"Klubowicz {mid} nie został zanonimizowany: występują blokady."
-            )
-            out.print(f"[red]{text}[/]")
+            out.print(f"[red]{text('cli.anonymize.refused', lang, member_id=mid)}[/]")
             out.print(_render.findings_table("", blockers, warnings, lang))
         case NotPermitted(actor_id=actor):
-            text = (
-                f"Employee {actor} does not have the permission to anonymize members."
-                if lang == "en"
-                else f"Pracownik {actor} nie ma uprawnienia do anonimizacji klubowiczów."
-            )
-            out.print(f"[red]{text}[/]")
+            out.print(f"[red]{text('cli.anonymize.not_permitted', lang, actor_id=actor)}[/]")
 
 
 @app.command()
@@ -439,7 +445,9 @@ def export(
     """Export all of a member's data (JSON, or a ZIP with CSVs and files)."""
     with reported():
         exporter = Exporter(_ctx(ctx).store().unit_of_work)
-        target: Any = sys.stdout.buffer if out_file in (None, "-") else out_file
+        target: ExportTarget = (
+            sys.stdout.buffer if out_file is None or out_file == "-" else out_file
+        )
         result = exporter.export(member_id, target, actor=actor)
         match result:
             case ExportNotPermitted(actor_id=who):
@@ -482,7 +490,7 @@ def sweep(
         bool, typer.Option("--dry-run", help="Report what would happen; change nothing.")
     ] = False,
     as_json: Json = False,
-    lang: LangOpt = Lang.en,
+    lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Run the retention job: anonymize everyone whose retention time has passed."""
     with reported():
@@ -548,25 +556,21 @@ def _sweep_with_progress(
 
 
 def _print_sweep(report: SweepReport, lang: Language) -> None:
-    what = "would be anonymized" if report.dry_run else "anonymized"
-    if lang == "pl":
-        what = "do anonimizacji" if report.dry_run else "zanonimizowano"
-    head = (
-        f"Retention as of {report.as_of}: {report.due} due, {len(report.anonymized)} {what}, "
-        f"{len(report.skipped)} skipped."
-        if lang == "en"
-        else f"Retencja na dzień {report.as_of}: {report.due} do usunięcia, "
-        f"{len(report.anonymized)} {what}, {len(report.skipped)} pominiętych."
+    head = text(
+        "cli.sweep.dry_run" if report.dry_run else "cli.sweep.done",
+        lang,
+        as_of=report.as_of,
+        due=report.due,
+        anonymized=len(report.anonymized),
+        skipped=len(report.skipped),
     )
-    if report.dry_run:
-        head += " (dry run: nothing was changed)" if lang == "en" else " (próba: nic nie zmieniono)"
     out.print(head, markup=False)
     if report.skipped:
         from rich.table import Table
 
         table = Table(title_justify="left")
-        table.add_column("Member" if lang == "en" else "Klubowicz")
-        table.add_column("Blockers" if lang == "en" else "Blokady")
+        table.add_column(text("cli.sweep.member", lang))
+        table.add_column(text("cli.sweep.blockers", lang))
         for skipped in report.skipped:
             table.add_row(skipped.member_id, ", ".join(skipped.codes))
         out.print(table)
@@ -596,32 +600,20 @@ def demo(ctx: typer.Context) -> None:
             run_demo(store, out, location=location, today=today)
 
 
-def _usage_message(exc: BaseException) -> str | None:
-    """The one-line message of a command-line usage error, else ``None``."""
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    if "UsageError" not in names:
-        return None
-    format_message = getattr(exc, "format_message", None)
-    text = format_message() if callable(format_message) else str(exc)
-    return " ".join(str(text).split())
-
-
 def main() -> None:
     """Run the command line."""
     try:
         code = app(standalone_mode=False)
     except typer.Exit as exc:
         code = exc.exit_code
-    except Exception as exc:
-        if type(exc).__name__ == "NoArgsIsHelpError":
-            err.print(str(exc), markup=False)
-            sys.exit(EXIT_BAD_INPUT)
-        message = _usage_message(exc)
-        if message is None:
-            if type(exc).__name__ == "Abort":
-                err.print("error: aborted; nothing was changed.", markup=False)
-                sys.exit(EXIT_REFUSED)
-            raise
+    except NoArgsIsHelpError as exc:
+        err.print(str(exc), markup=False)
+        sys.exit(EXIT_BAD_INPUT)
+    except UsageError as exc:
+        message = " ".join(str(exc.format_message()).split())
         err.print(f"error: {message} (see --help)", markup=False)
         sys.exit(EXIT_BAD_INPUT)
+    except typer.Abort:
+        err.print("error: aborted; nothing was changed.", markup=False)
+        sys.exit(EXIT_REFUSED)
     sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, final
+from collections.abc import Iterable
+from typing import final
 
 import attrs
 
 from member_anonymization.domain import NoteType
 from member_anonymization.errors import UnknownMemberError
-from member_anonymization.policy import Language
+from member_anonymization.messages import Language, text
+from member_anonymization.ports import UnitOfWorkFactory
 
 
-def _count(items: Iterable[Any]) -> int:
+def _count(items: Iterable[object]) -> int:
     return sum(1 for _ in items)
 
 
@@ -30,30 +31,31 @@ class RemovalPreview:
     other_notes: int
 
     def lines(self, lang: Language, *, delete_all_notes: bool = False) -> list[str]:
-        """One line per kind, in the chosen language."""
+        """One line per kind, in the chosen language.
+
+        Args:
+            lang: The language of the lines.
+            delete_all_notes: Notes of every type go, not only "training and
+                health" ones (:class:`~member_anonymization.AnonymizationOptions`).
+        """
         notes = self.training_notes + (self.other_notes if delete_all_notes else 0)
-        if lang == "pl":
-            return [
-                "dane osobowe (imię, nazwisko, e-mail, telefon, adres, data urodzenia, PESEL)",
-                f"zdjęcie: {'tak' if self.photo else 'brak'}",
-                f"wpisy w zakładce Log: {self.log_entries}",
-                f"dokumenty: {self.documents}",
-                f"pomiary: {self.measurements}, ćwiczenia: {self.exercises}",
-                f"notatki „Trening i zdrowie”: {notes}",
-                "zakładka Finanse znika z profilu (faktury pozostają bez zmian)",
-            ]
         return [
-            "personal data (names, e-mail, phone, address, birth date, national id)",
-            f"photo: {'yes' if self.photo else 'none'}",
-            f"log entries: {self.log_entries}",
-            f"documents: {self.documents}",
-            f"measurements: {self.measurements}, exercises: {self.exercises}",
-            f"training and health notes: {notes}",
-            "the Finances tab disappears from the profile (invoices stay unchanged)",
+            text("cli.preview.personal_data", lang),
+            text("cli.preview.photo" if self.photo else "cli.preview.no_photo", lang),
+            text("cli.preview.log_entries", lang, count=self.log_entries),
+            text("cli.preview.documents", lang, count=self.documents),
+            text(
+                "cli.preview.measurements",
+                lang,
+                measurements=self.measurements,
+                exercises=self.exercises,
+            ),
+            text("cli.preview.notes", lang, count=notes),
+            text("cli.preview.finances", lang),
         ]
 
 
-def removal_preview(unit_of_work: Callable[[], Any], member_id: str) -> RemovalPreview:
+def removal_preview(unit_of_work: UnitOfWorkFactory, member_id: str) -> RemovalPreview:
     """Count, without changing anything, what anonymizing ``member_id`` removes."""
     with unit_of_work() as uow:
         member = uow.members.get(member_id)

@@ -12,7 +12,8 @@ import attrs
 from rich.console import Console
 from rich.table import Table
 
-from member_anonymization.policy import AnonymizationWarning, Blocker, Language
+from member_anonymization.messages import Language, text
+from member_anonymization.policy import AnonymizationWarning, Blocker
 
 
 def plain(value: Any) -> Any:
@@ -60,12 +61,11 @@ def findings_table(
     lang: Language,
 ) -> Table:
     """Blockers (red) and warnings (yellow) with their messages."""
-    kind = ("Kind", "Code", "Message") if lang == "en" else ("Rodzaj", "Kod", "Komunikat")
     table = Table(title=title, show_lines=False, title_justify="left")
-    for column in kind:
-        table.add_column(column)
-    blocker_label = "blocker" if lang == "en" else "blokada"
-    warning_label = "warning" if lang == "en" else "ostrzeżenie"
+    for column in ("kind", "code", "message"):
+        table.add_column(text(f"cli.findings.{column}", lang))
+    blocker_label = text("cli.findings.blocker", lang)
+    warning_label = text("cli.findings.warning", lang)
     for blocker in blockers:
         table.add_row(f"[red]{blocker_label}[/]", blocker.code, blocker.message(lang))
     for warning in warnings:
