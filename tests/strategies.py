@@ -1345,17 +1345,29 @@ def attempts(
     member_ids: Sequence[str] | None = None,
     actor_ids: Sequence[str] | None = None,
 ) -> Attempt:
-    """A random attempt on ``dataset``: any member, any date, mostly a permitted actor."""
+    """A random attempt on ``dataset``: any member, any date, mostly a permitted actor.
+
+    The clock is never before the home club's local date ``as_of``: an
+    anonymization refuses a date later than today.
+    """
     if actor_ids is None:
         everyone = [e.id for e in dataset.employees]
         allowed = permitted_actors(dataset)
         actor_ids = draw(st.sampled_from((everyone, allowed, allowed))) if allowed else everyone
     member_id = draw(st.sampled_from(member_ids or [m.id for m in dataset.members]))
+    as_of = draw(_optional(as_of_days(dataset, member_id)))
+    at = draw(instants())
+    if as_of is not None:
+        # An anonymization may not be dated later than the home club's today:
+        # move the clock on to that day when the drawn date lies ahead of it.
+        ahead = (as_of - home_club_date(dataset, member_id, at)).days
+        if ahead > 0:
+            at += dt.timedelta(days=ahead + draw(st.integers(0, 1)))
     return Attempt(
         member_id=member_id,
         actor_id=draw(st.sampled_from(actor_ids)),
-        as_of=draw(_optional(as_of_days(dataset, member_id))),
-        at=draw(instants()),
+        as_of=as_of,
+        at=at,
         delete_all_notes=draw(st.booleans()),
     )
 

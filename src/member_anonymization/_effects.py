@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from member_anonymization._notices import completed_notice
 from member_anonymization.domain import (
     AnonymizationMode,
     AuditEntry,
@@ -165,8 +166,6 @@ def apply_anonymization(
             )
         )
         if request is not None:
-            from member_anonymization._notices import completed_notice
-
             club = clubs.get(request.club_id)
             notice = completed_notice(
                 request,

@@ -239,6 +239,10 @@ class Outbox(Protocol):
         """Store new messages, pending."""
         ...
 
+    def get(self, message_id: str) -> OutboxMessage | None:
+        """The message, or ``None`` when there is no such message."""
+        ...
+
     def pending(self, *, limit: int | None = None) -> Sequence[OutboxMessage]:
         """Pending messages, oldest first (by ``created_at``, then id)."""
         ...

@@ -338,6 +338,8 @@ class RecordKind:
             deleted types).
         written_by_library: Whether the library writes it (reminders, audit
             entries, erasure requests, outbox messages) rather than the host.
+        optional: Whether a dataset file may leave the collection out (it
+            came after the first release); a dump leaves it out while empty.
     """
 
     collection: str
@@ -349,6 +351,7 @@ class RecordKind:
     export_reader: str | None = None
     erased: bool = False
     written_by_library: bool = False
+    optional: bool = False
 
     def key(self, record: Any) -> str:
         """The record's identity as one string (its id, for most kinds)."""
@@ -519,11 +522,13 @@ class Dataset:
             ("audit_entry_id", "audit"),
         ),
         written_by_library=True,
+        optional=True,
     )
     outbox: tuple[OutboxMessage, ...] = kind(
         OutboxMessage,
         references=(("member_id", "members"), ("request_id", "erasure_requests")),
         written_by_library=True,
+        optional=True,
     )
 
     def sorted(self) -> Dataset:
@@ -563,13 +568,21 @@ COLLECTIONS: Final = tuple(RECORD_TYPES)
 
 
 def unstructure_dataset(dataset: Dataset) -> dict[str, Any]:
-    """The dataset as a JSON-ready dict, ``format`` first."""
+    """The dataset as a JSON-ready dict, ``format`` first.
+
+    An optional collection (see :attr:`RecordKind.optional`) is left out while
+    it is empty, so that a file of the first release is written back as it was.
+    """
     out: dict[str, Any] = {
         "format": DATASET_FORMAT,
         "network": converter.unstructure(dataset.network, Network),
     }
-    for name, cls in RECORD_TYPES.items():
-        out[name] = [converter.unstructure(r, cls) for r in getattr(dataset, name)]
+    for record_kind in RECORD_KINDS:
+        records = dataset.records(record_kind)
+        if records or not record_kind.optional:
+            out[record_kind.collection] = [
+                converter.unstructure(r, record_kind.record_type) for r in records
+            ]
     return out
 
 

@@ -108,7 +108,9 @@ class _Tables:
     def to_dataset(self) -> Dataset:
         return Dataset(
             network=self.dataset_network,
-            **{kind.collection: tuple(self.data[kind.collection].values()) for kind in RECORD_KINDS},
+            **{
+                kind.collection: tuple(self.data[kind.collection].values()) for kind in RECORD_KINDS
+            },
         ).sorted()
 
     def of(self, collection: str, member_id: MemberId) -> list[Any]:
@@ -396,6 +398,12 @@ class _Outbox(_Repository):
             if message.id in table:
                 raise ValueError(f"duplicate outbox message id {message.id!r}")
             table[message.id] = message
+
+    @_tracked
+    def get(self, message_id: str) -> OutboxMessage | None:
+        """The message, or ``None``."""
+        message: OutboxMessage | None = self._t.data["outbox"].get(message_id)
+        return message
 
     @_tracked
     def pending(self, *, limit: int | None = None) -> Sequence[OutboxMessage]:

@@ -38,6 +38,7 @@ from tests.strategies import (
     days,
     eligible_variant,
     find_traces,
+    home_club_date,
     instants,
     money,
 )
@@ -260,10 +261,16 @@ class ClubLife(RuleBasedStateMachine):
         """An attempt on the picked member by the picked employee, often on a boundary date."""
         content = self._data()
         member_id = _pick(content.members, member).id
+        as_of = data.draw(st.none() | as_of_days(content, member_id), label="as_of")
+        if as_of is not None:
+            # Never dated later than the home club's today: move the clock on.
+            ahead = (as_of - home_club_date(content, member_id, at)).days
+            if ahead > 0:
+                at += dt.timedelta(days=ahead)
         return Attempt(
             member_id=member_id,
             actor_id=_pick(content.employees, actor).id,
-            as_of=data.draw(st.none() | as_of_days(content, member_id), label="as_of"),
+            as_of=as_of,
             at=at,
             delete_all_notes=delete_all_notes,
         )

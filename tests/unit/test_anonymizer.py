@@ -362,7 +362,9 @@ def test_exactly_one_audit_entry_without_personal_data(make_store: MakeStore) ->
         mode=AnonymizationMode.MANUAL,
         removed=result.removed,
         action=AuditAction.ANONYMIZE,
+        as_of=result.as_of,
     )
+    assert entry.removed is not None
     assert entry.removed.total == 7
     text = as_json(entry)
     assert_no_personal_value(text)

@@ -20,6 +20,8 @@ from member_anonymization.domain import (
     Contract,
     Document,
     Employee,
+    ErasureRequest,
+    ExtensionReason,
     FieldProblem,
     InvalidRecordError,
     LogEntry,
@@ -27,10 +29,16 @@ from member_anonymization.domain import (
     Money,
     Note,
     NoteType,
+    Notice,
+    NoticeKind,
+    OutboxKind,
+    OutboxMessage,
     Permission,
     PersonalData,
     Receipt,
     RemovalCounts,
+    RequestChannel,
+    RequestExtension,
     RetentionSetting,
 )
 from tests import builders as b
@@ -67,6 +75,28 @@ SAMPLES: dict[str, Callable[[], Any]] = {
     "Reminder": b.reminder,
     "RemovalCounts": lambda: RemovalCounts(personal_data=1, photo=1, notes=3),
     "AuditEntry": b.audit_entry,
+    "ErasureRequest": lambda: ErasureRequest.receive(
+        id="r1",
+        member_id="m1",
+        club_id="c1",
+        received_at=AWARE,
+        received_on=AWARE.date(),
+        channel=RequestChannel.EMAIL,
+        registered_by="e1",
+    ).extended(reason=ExtensionReason.COMPLEXITY, at=AWARE, by="e1", on=AWARE.date()),
+    "RequestExtension": lambda: RequestExtension(
+        deadline=dt.date(2027, 2, 27), reason=ExtensionReason.NUMBER_OF_REQUESTS, at=AWARE, by="e1"
+    ),
+    "Notice": lambda: Notice(
+        kind=NoticeKind.RECEIVED, language="en", subject="Request r1", body="Received."
+    ),
+    "OutboxMessage": lambda: OutboxMessage(
+        id="o1",
+        kind=OutboxKind.MEMBER_ANONYMIZED,
+        member_id="m1",
+        created_at=AWARE,
+        mode=AnonymizationMode.RETENTION,
+    ),
 }
 """A valid instance of every domain record type, by class name."""
 
@@ -715,7 +745,11 @@ def test_wallet_has_funds_only_above_zero(balance: str, funds: bool) -> None:
 
 def test_enum_values_are_the_documented_codes() -> None:
     """The enum values are the strings of the dataset format."""
-    assert {p.value for p in Permission} == {"anonymize_member", "export_member_data"}
+    assert {p.value for p in Permission} == {
+        "anonymize_member",
+        "export_member_data",
+        "handle_erasure_requests",
+    }
     assert {t.value for t in NoteType} >= {"training_and_health", "general"}
-    assert {m.value for m in AnonymizationMode} == {"manual", "retention"}
+    assert {m.value for m in AnonymizationMode} == {"manual", "retention", "request"}
     assert {a.value for a in AuditAction} == {"anonymize", "export"}

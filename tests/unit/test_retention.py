@@ -21,6 +21,7 @@ from member_anonymization import (
     NoteType,
     UnknownClubError,
 )
+from member_anonymization.errors import FutureDateError
 from member_anonymization.retention import (
     DEFAULT_BATCH_SIZE,
     FailedMember,
@@ -67,6 +68,11 @@ def sweep(
     )
 
 
+def on(day: D) -> FixedClock:
+    """A clock at noon UTC of ``day``: a real run may not be dated later than today."""
+    return FixedClock(dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC))
+
+
 def handled(report: SweepReport) -> set[str]:
     """Every member the report names as due."""
     return (
@@ -78,10 +84,11 @@ def handled(report: SweepReport) -> set[str]:
 
 
 def comparable(data: Dataset, *, ignore_actor: bool = False) -> tuple[Any, ...]:
-    """The dataset with the generated ids of reminders and audit entries left out.
+    """The dataset with the generated ids of reminders, audit entries and messages left out.
 
-    With ``ignore_actor`` the audit entries' actor and mode are left out too, so
-    that a manual anonymization and a retention one compare equal.
+    With ``ignore_actor`` the audit entries' actor and mode (and the events'
+    mode) are left out too, so that a manual anonymization and a retention one
+    compare equal.
     """
     reminders = sorted(
         (r.member_id, r.club_id, r.kind, r.currency or "", str(r.amount), r.created_at.timestamp())
@@ -92,12 +99,22 @@ def comparable(data: Dataset, *, ignore_actor: bool = False) -> tuple[Any, ...]:
             a.member_id,
             a.action.value,
             a.at.timestamp(),
-            attrs.astuple(a.removed),
-            ("", "") if ignore_actor else (a.actor_id or "", a.mode.value),
+            attrs.astuple(a.removed) if a.removed is not None else (),
+            ("", "") if ignore_actor or a.mode is None else (a.actor_id or "", a.mode.value),
         )
         for a in data.audit
     )
-    return attrs.evolve(data, reminders=(), audit=()), reminders, audit
+    outbox = sorted(
+        (
+            m.member_id,
+            m.kind.value,
+            m.request_id or "",
+            "" if ignore_actor or m.mode is None else m.mode.value,
+            m.created_at.timestamp(),
+        )
+        for m in data.outbox
+    )
+    return attrs.evolve(data, reminders=(), audit=(), outbox=()), reminders, audit, outbox
 
 
 def own(records: Iterable[Any], member_id: str) -> list[Any]:
@@ -491,7 +508,7 @@ def test_due_around_the_boundary(
 ) -> None:
     """A member is due on the day the months have passed, not a day earlier."""
     data = one_member(ended(end), months=months)
-    report = sweep(make_store(data)).run(as_of=as_of)
+    report = sweep(make_store(data), clock=on(as_of)).run(as_of=as_of)
     assert report.anonymized == (("m1",) if due else ())
     assert report.due == int(due)
     (member,) = data.members
@@ -501,15 +518,17 @@ def test_due_around_the_boundary(
 def test_member_without_contract_counts_from_registration(make_store: MakeStore) -> None:
     """Without contracts the registration date is the last end."""
     data = one_member(registered_on=D(2020, 5, 31), months=6)
-    assert sweep(make_store(data)).run(as_of=D(2020, 11, 29)).due == 0
-    assert sweep(make_store(data)).run(as_of=D(2020, 11, 30)).anonymized == ("m1",)
+    assert sweep(make_store(data), clock=on(D(2020, 11, 29))).run(as_of=D(2020, 11, 29)).due == 0
+    assert sweep(make_store(data), clock=on(D(2020, 11, 30))).run(
+        as_of=D(2020, 11, 30)
+    ).anonymized == ("m1",)
 
 
 def test_open_ended_contract_is_never_due(make_store: MakeStore) -> None:
     """An open-ended contract (not cancelled) keeps the member forever."""
     data = one_member(ended(D(2010, 1, 31)), ended(None, cid="k2"), months=1)
     store = make_store(data)
-    report = sweep(store).run(as_of=D(2099, 12, 31))
+    report = sweep(store, clock=on(D(2099, 12, 31))).run(as_of=D(2099, 12, 31))
     assert report.due == 0
     assert store.snapshot() == data.sorted()
 
@@ -517,8 +536,10 @@ def test_open_ended_contract_is_never_due(make_store: MakeStore) -> None:
 def test_terminated_contract_counts_from_its_termination(make_store: MakeStore) -> None:
     """The effective end is the earlier of the end and the termination date."""
     data = one_member(ended(None, terminated_on=D(2023, 3, 15)), months=6)
-    assert sweep(make_store(data)).run(as_of=D(2023, 9, 14)).due == 0
-    assert sweep(make_store(data)).run(as_of=D(2023, 9, 15)).anonymized == ("m1",)
+    assert sweep(make_store(data), clock=on(D(2023, 9, 14))).run(as_of=D(2023, 9, 14)).due == 0
+    assert sweep(make_store(data), clock=on(D(2023, 9, 15))).run(
+        as_of=D(2023, 9, 15)
+    ).anonymized == ("m1",)
 
 
 def test_cancelled_contracts_are_ignored(make_store: MakeStore) -> None:
@@ -530,7 +551,7 @@ def test_cancelled_contracts_are_ignored(make_store: MakeStore) -> None:
         "k3", member_id="m1", start=D(2025, 1, 1), end=D(2025, 12, 31), terminated_on=D(2024, 4, 2)
     )
     data = one_member(ended(D(2023, 1, 31)), cancelled_open, cancelled_late, months=6)
-    report = sweep(make_store(data)).run(as_of=D(2024, 4, 15))
+    report = sweep(make_store(data), clock=on(D(2024, 4, 15))).run(as_of=D(2024, 4, 15))
     assert report.anonymized == ("m1",)
 
 
@@ -543,8 +564,10 @@ def test_latest_end_in_the_network_and_the_home_clubs_setting(make_store: MakeSt
         ended(D(2021, 12, 31), cid="k1"),
         ended(D(2023, 8, 31), cid="k2", club_id="c2"),
     )
-    assert sweep(make_store(data)).run(as_of=D(2024, 2, 28)).due == 0
-    assert sweep(make_store(data)).run(as_of=D(2024, 2, 29)).anonymized == ("m1",)
+    assert sweep(make_store(data), clock=on(D(2024, 2, 28))).run(as_of=D(2024, 2, 28)).due == 0
+    assert sweep(make_store(data), clock=on(D(2024, 2, 29))).run(
+        as_of=D(2024, 2, 29)
+    ).anonymized == ("m1",)
 
 
 def test_home_club_without_retention_is_never_swept(make_store: MakeStore) -> None:
@@ -556,8 +579,8 @@ def test_home_club_without_retention_is_never_swept(make_store: MakeStore) -> No
         ended(D(2015, 1, 31), club_id="c2"),
     )
     store = make_store(data)
-    assert sweep(store).run(as_of=D(2030, 1, 1)).due == 0
-    assert sweep(store).run(as_of=D(2030, 1, 1), club_id="c1").due == 0
+    assert sweep(store, clock=on(D(2030, 1, 1))).run(as_of=D(2030, 1, 1)).due == 0
+    assert sweep(store, clock=on(D(2030, 1, 1))).run(as_of=D(2030, 1, 1), club_id="c1").due == 0
     assert store.snapshot() == data.sorted()
 
 
@@ -605,7 +628,7 @@ def test_already_anonymized_member_is_never_due(make_store: MakeStore) -> None:
     gone = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     data = one_member(ended(D(2015, 1, 31)), months=1, anonymized_at=gone, with_photo=False)
     store = make_store(data)
-    report = sweep(store).run(as_of=D(2030, 1, 1))
+    report = sweep(store, clock=on(D(2030, 1, 1))).run(as_of=D(2030, 1, 1))
     assert report.due == 0
     assert store.snapshot() == data.sorted()
 
@@ -629,7 +652,10 @@ def test_unknown_club(make_store: MakeStore) -> None:
 
 
 def test_each_club_uses_its_own_local_date(make_store: MakeStore) -> None:
-    """Without as_of, each club's members are judged on that club's own date."""
+    """Without as_of, each club's members are judged on that club's own date.
+
+    A real run refuses a date that is still in the future in one of its clubs.
+    """
     data = b.dataset(
         b.club("c1", tz="Europe/Warsaw", retention_months=1),
         b.club("c2", tz="America/Los_Angeles", retention_months=1),
@@ -643,8 +669,10 @@ def test_each_club_uses_its_own_local_date(make_store: MakeStore) -> None:
     assert report.anonymized == ("m1",)
     assert report.as_of == D(2024, 2, 29)
     assert sweep(make_store(data), clock=late).run(club_id="c1").as_of == D(2024, 3, 1)
-    both = sweep(make_store(data), clock=late).run(as_of=D(2024, 3, 1))
+    both = sweep(make_store(data), clock=late).run(as_of=D(2024, 3, 1), dry_run=True)
     assert (both.as_of, both.anonymized) == (D(2024, 3, 1), ("m1", "m2"))
+    with pytest.raises(FutureDateError, match="c2"):
+        sweep(make_store(data), clock=late).run(as_of=D(2024, 3, 1))
 
 
 def test_blockers_are_evaluated_on_the_home_clubs_date(make_store: MakeStore) -> None:

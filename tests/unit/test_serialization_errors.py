@@ -274,7 +274,7 @@ def test_record_that_is_not_an_object() -> None:
 
 
 def test_unknown_audit_mode() -> None:
-    """An audit mode other than manual or retention is rejected with the allowed values."""
+    """An audit mode other than manual, retention or request is rejected with the allowed values."""
     problem = single(
         lambda d: d["audit"].append(
             {
@@ -294,7 +294,7 @@ def test_unknown_audit_mode() -> None:
         "a1",
         "mode",
     )
-    assert problem.message == "must be one of: manual, retention"
+    assert problem.message == "must be one of: manual, retention, request"
 
 
 def test_collection_that_is_not_a_list() -> None:

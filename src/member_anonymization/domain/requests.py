@@ -124,10 +124,13 @@ class RequestExtension:
 def _closing_problems(request: ErasureRequest) -> list[c.FieldProblem]:
     """Fields that contradict the request's status."""
     problems: list[c.FieldProblem] = []
+    if not isinstance(request.status, RequestStatus):
+        return problems  # reported by the field's own check
     is_open = request.status is RequestStatus.OPEN
-    if is_open and request.closed_at is not None:
+    closed_at_valid = c.optional(c.instant)(request.closed_at) is None
+    if closed_at_valid and is_open and request.closed_at is not None:
         problems.append(c.FieldProblem("closed_at", "must be empty while the request is open"))
-    if not is_open and request.closed_at is None:
+    if closed_at_valid and not is_open and request.closed_at is None:
         problems.append(c.FieldProblem("closed_at", "must be set once the request is closed"))
     rejected = request.status is RequestStatus.REJECTED
     if rejected != (request.rejection_reason is not None):
@@ -146,11 +149,13 @@ def _closing_problems(request: ErasureRequest) -> list[c.FieldProblem]:
 def _deadline_problems(request: ErasureRequest) -> list[c.FieldProblem]:
     """A deadline that is not one month from receipt, or an extension out of range."""
     problems: list[c.FieldProblem] = []
+    if c.day(request.received_on) is not None or c.day(request.deadline) is not None:
+        return problems  # reported by the fields' own checks
     try:
         first = request_deadline(request.received_on)
         latest = latest_extension(request.received_on)
-    except (TypeError, ValueError, AttributeError):
-        return problems  # reported by the fields' own checks
+    except ValueError:
+        return problems  # beyond the calendar: no deadline to compare with
     if request.deadline != first:
         problems.append(c.FieldProblem("deadline", "must be one month after received_on"))
     ext = request.extension
@@ -355,7 +360,13 @@ class ErasureRequest:
         return self._closed(RequestStatus.REJECTED, at, closed_by=by, rejection_reason=reason)
 
     def reminded(self, *, near_deadline: bool = False, overdue: bool = False) -> ErasureRequest:
-        """The open request with its deadline reminders recorded."""
+        """The open request with its deadline reminders recorded.
+
+        Raises:
+            RequestStateError: The request is closed already.
+        """
+        if not self.is_open:
+            raise RequestStateError(self.id, f"is {self.status.value} and cannot change")
         return attrs.evolve(
             self,
             reminded_near_deadline=self.reminded_near_deadline or near_deadline,
@@ -363,5 +374,11 @@ class ErasureRequest:
         )
 
     def refusal_noticed(self, at: dt.datetime) -> ErasureRequest:
-        """The open request with its ``refused`` notice recorded."""
+        """The open request with its ``refused`` notice recorded.
+
+        Raises:
+            RequestStateError: The request is closed already.
+        """
+        if not self.is_open:
+            raise RequestStateError(self.id, f"is {self.status.value} and cannot change")
         return attrs.evolve(self, refusal_noticed_at=at)

@@ -125,6 +125,8 @@ class ExportCounts(Mapping[str, int]):
     KINDS: ClassVar[tuple[str, ...]] = ("photo", *_kinds.EXPORT_KINDS)
     """The counted kinds, in file order."""
 
+    _counts: dict[str, int]
+
     def __init__(self, **counts: int) -> None:
         unknown = sorted(set(counts) - set(self.KINDS))
         if unknown:

@@ -121,11 +121,7 @@ TABLES: Final[Mapping[str, CsvTable]] = {
     name: CsvTable(file_name=f"{name}.csv", columns=tuple(columns))
     for name, columns in {
         "member": _MEMBER_COLUMNS,
-        **{
-            k.collection: dataset_columns(k.record_type)
-            for k in RECORD_KINDS
-            if k.exported
-        },
+        **{k.collection: dataset_columns(k.record_type) for k in RECORD_KINDS if k.exported},
         "invoice_lines": _INVOICE_LINE_COLUMNS,
     }.items()
 }

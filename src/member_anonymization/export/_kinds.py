@@ -24,8 +24,8 @@ def _reader(declared: RecordKind) -> Reader:
         raise TypeError(f"exported kind {declared.collection!r} declares no reader or tab")
     repository, attribute = declared.export_reader.split(".", 1)
     if repository == "facts":
-        return lambda uow, facts: getattr(facts, attribute)  # type: ignore[no-any-return]
-    return lambda uow, facts: getattr(getattr(uow, repository), attribute)(facts.member_id)  # type: ignore[no-any-return]
+        return lambda uow, facts: getattr(facts, attribute)
+    return lambda uow, facts: getattr(getattr(uow, repository), attribute)(facts.member_id)
 
 
 @final

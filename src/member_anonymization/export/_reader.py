@@ -52,6 +52,7 @@ class MemberExport:
     exported_at: dt.datetime
     member: Member
     omitted: tuple[str, ...]
+    _records: dict[str, tuple[Any, ...]]
 
     def __init__(
         self,
