@@ -137,15 +137,30 @@ def population(size: int) -> tuple[Dataset, Expected]:
 
 
 def comparable(data: Dataset) -> tuple[Any, ...]:
-    """The dataset with the generated ids and instants of reminders and audit entries left out."""
+    """The dataset without the generated ids and instants of reminders, audit and outbox."""
     reminders = sorted(
         (r.member_id, r.club_id, r.kind, r.currency or "", str(r.amount)) for r in data.reminders
     )
     audit = sorted(
-        (a.member_id, a.actor_id or "", a.mode.value, a.action.value, attrs.astuple(a.removed))
+        (
+            a.member_id,
+            a.actor_id or "",
+            "" if a.mode is None else a.mode.value,
+            a.action.value,
+            () if a.removed is None else attrs.astuple(a.removed),
+        )
         for a in data.audit
     )
-    return attrs.evolve(data.sorted(), reminders=(), audit=()), reminders, audit
+    outbox = sorted(
+        (m.member_id, m.kind.value, m.request_id or "", "" if m.mode is None else m.mode.value)
+        for m in data.outbox
+    )
+    return (
+        attrs.evolve(data.sorted(), reminders=(), audit=(), outbox=()),
+        reminders,
+        audit,
+        outbox,
+    )
 
 
 def single_run(data: Dataset) -> Dataset:

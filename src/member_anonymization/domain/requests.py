@@ -124,7 +124,8 @@ class RequestExtension:
 def _closing_problems(request: ErasureRequest) -> list[c.FieldProblem]:
     """Fields that contradict the request's status."""
     problems: list[c.FieldProblem] = []
-    if not isinstance(request.status, RequestStatus):
+    status: object = request.status
+    if not isinstance(status, RequestStatus):
         return problems  # reported by the field's own check
     is_open = request.status is RequestStatus.OPEN
     closed_at_valid = c.optional(c.instant)(request.closed_at) is None

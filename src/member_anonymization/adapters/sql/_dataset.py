@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, final
 
 import attrs
-from sqlalchemy import Column, Connection, Row, Select, Table, insert, select
+from sqlalchemy import Column, ColumnElement, Connection, Row, Select, Table, insert, select
 from sqlalchemy.exc import StatementError
 
 from member_anonymization.adapters.sql import _rows as rows
@@ -28,6 +28,8 @@ from member_anonymization.domain import InvoiceLine, Network
 from member_anonymization.errors import DatasetError, DatasetProblem
 from member_anonymization.serialization import (
     COLLECTIONS,
+    KINDS,
+    RECORD_KINDS,
     RECORD_TYPES,
     Dataset,
     KnownIds,
@@ -43,34 +45,60 @@ INSERT_CHUNK: Final = 2000
 
 _LOOKUP_CHUNK: Final = 1000
 
-_ROW_OF: Final[Mapping[str, Callable[[Any], dict[str, Any]]]] = {
-    "clubs": rows.club_row,
-    "employees": rows.employee_row,
-    "members": rows.member_row,
-    "contracts": rows.contract_row,
-    "wallets": rows.wallet_row,
-    "collection_cases": rows.collection_case_row,
-    "installments": rows.installment_row,
-    "purchases": rows.purchase_row,
-    "invoices": rows.invoice_row,
-    "receipts": rows.receipt_row,
-    "visits": rows.visit_row,
-    "class_bookings": rows.class_booking_row,
-    "measurements": rows.measurement_row,
-    "exercises": rows.exercise_row,
-    "notes": rows.note_row,
-    "log_entries": rows.log_entry_row,
-    "documents": rows.document_row,
-    "reminders": rows.reminder_row,
-    "audit": rows.audit_row,
-}
 
-_CHILDREN: Final[Mapping[str, tuple[Table, Callable[[Any], Iterable[dict[str, Any]]]]]] = {
-    "employees": (s.employee_permissions, rows.permission_rows),
-    "members": (s.member_photos, lambda m: [r] if (r := rows.photo_row(m)) is not None else []),
-    "invoices": (s.invoice_lines, rows.invoice_line_rows),
+@final
+@attrs.frozen
+class _SqlKind:
+    """How one kind of record is stored: its table, its rows, and its child rows."""
+
+    table: Table
+    to_row: Callable[[Any], dict[str, Any]]
+    from_row: Callable[[Row[Any]], Any] | None = None
+    """Builds a record from a row of ``table``; ``None``: dumped apart (children)."""
+    child: tuple[Table, Callable[[Any], Iterable[dict[str, Any]]]] | None = None
+
+
+def _photo_rows(member: Any) -> list[dict[str, Any]]:
+    row = rows.photo_row(member)
+    return [] if row is None else [row]
+
+
+_SQL_KINDS: Final[Mapping[str, _SqlKind]] = {
+    "clubs": _SqlKind(s.clubs, rows.club_row, rows.club_from),
+    "employees": _SqlKind(
+        s.employees, rows.employee_row, child=(s.employee_permissions, rows.permission_rows)
+    ),
+    "members": _SqlKind(s.members, rows.member_row, child=(s.member_photos, _photo_rows)),
+    "contracts": _SqlKind(s.contracts, rows.contract_row, rows.contract_from),
+    "wallets": _SqlKind(s.wallets, rows.wallet_row, rows.wallet_from),
+    "collection_cases": _SqlKind(
+        s.collection_cases, rows.collection_case_row, rows.collection_case_from
+    ),
+    "installments": _SqlKind(s.installments, rows.installment_row, rows.installment_from),
+    "purchases": _SqlKind(s.purchases, rows.purchase_row, rows.purchase_from),
+    "invoices": _SqlKind(
+        s.invoices, rows.invoice_row, child=(s.invoice_lines, rows.invoice_line_rows)
+    ),
+    "receipts": _SqlKind(s.receipts, rows.receipt_row, rows.receipt_from),
+    "visits": _SqlKind(s.visits, rows.visit_row, rows.visit_from),
+    "class_bookings": _SqlKind(s.class_bookings, rows.class_booking_row, rows.class_booking_from),
+    "measurements": _SqlKind(s.measurements, rows.measurement_row, rows.measurement_from),
+    "exercises": _SqlKind(s.exercises, rows.exercise_row, rows.exercise_from),
+    "notes": _SqlKind(s.notes, rows.note_row, rows.note_from),
+    "log_entries": _SqlKind(s.log_entries, rows.log_entry_row, rows.log_entry_from),
+    "documents": _SqlKind(s.documents, rows.document_row, rows.document_from),
+    "reminders": _SqlKind(s.reminders, rows.reminder_row, rows.reminder_from),
+    "audit": _SqlKind(s.audit_entries, rows.audit_row, rows.audit_from),
+    "erasure_requests": _SqlKind(
+        s.erasure_requests, rows.erasure_request_row, rows.erasure_request_from
+    ),
+    "outbox": _SqlKind(s.outbox_messages, rows.outbox_row, rows.outbox_from),
 }
-"""Collections whose records also fill a child table."""
+"""Every kind of record of the dataset, as the reference schema stores it."""
+
+_missing = sorted(set(COLLECTIONS) - set(_SQL_KINDS))
+if _missing:  # pragma: no cover - a new kind must say how it is stored
+    raise TypeError(f"the SQL adapter does not store: {', '.join(_missing)}")
 
 
 @final
@@ -92,31 +120,36 @@ class LoadResult:
         return sum(self.counts.values())
 
 
-def _existing(conn: Connection, column: Column[Any], values: Iterable[str]) -> set[str]:
+def _existing(
+    conn: Connection,
+    column: Column[Any],
+    values: Iterable[str],
+    *where: ColumnElement[bool],
+) -> set[str]:
     """Which of ``values`` are stored in ``column`` (chunked ``IN`` lookups)."""
     wanted = sorted(set(values))
     found: set[str] = set()
     for start in range(0, len(wanted), _LOOKUP_CHUNK):
         chunk = wanted[start : start + _LOOKUP_CHUNK]
-        found.update(conn.execute(select(column).where(column.in_(chunk))).scalars())
+        statement = select(column).where(column.in_(chunk), *where)
+        found.update(conn.execute(statement).scalars())
     return found
 
 
 def _references(dataset: Dataset) -> dict[str, set[str]]:
     """Every id the dataset refers to, per target collection."""
-    refs: dict[str, set[str]] = {"clubs": set(), "employees": set(), "members": set()}
-    refs["contracts"] = {i.contract_id for i in dataset.installments if i.contract_id is not None}
-    refs["clubs"].update(m.home_club_id for m in dataset.members)
-    refs["employees"].update(a.actor_id for a in dataset.audit if a.actor_id is not None)
-    for name in COLLECTIONS:
-        for record in getattr(dataset, name):
-            member_id = getattr(record, "member_id", None)
-            if member_id is not None:
-                refs["members"].add(member_id)
-            club_id = getattr(record, "club_id", None)
-            if club_id is not None:
-                refs["clubs"].add(club_id)
+    refs: dict[str, set[str]] = defaultdict(set)
+    for record_kind in RECORD_KINDS:
+        for record in dataset.records(record_kind):
+            for field, target in record_kind.references:
+                value = getattr(record, field)
+                if value is not None:
+                    refs[target].add(value)
     return refs
+
+
+_TARGETS: Final = tuple(dict.fromkeys(target for k in RECORD_KINDS for _, target in k.references))
+"""The collections that records refer to, whose stored ids a load must know."""
 
 
 @attrs.frozen
@@ -186,16 +219,24 @@ def _stored_problems(
                 )
     refs = _references(dataset)
     known: dict[str, frozenset[str]] = {}
-    for name in ("clubs", "employees", "members", "contracts"):
+    for name in _TARGETS:
         ids = {r.id for r in getattr(dataset, name)}
         stored_ids = _existing(conn, s.COLLECTION_TABLES[name].c.id, ids | refs[name])
         known[name] = frozenset(stored_ids | (invalid_ids or {}).get(name, frozenset()))
-    problems.extend(dataset_problems(dataset, existing=KnownIds(**known)))
+    requests = s.erasure_requests
+    open_members = _existing(
+        conn,
+        requests.c.member_id,
+        (r.member_id for r in dataset.erasure_requests if r.is_open),
+        requests.c.status == "open",
+    )
+    existing = KnownIds(**known, open_request_members=open_members)
+    problems.extend(dataset_problems(dataset, existing=existing))
     for name, table in s.COLLECTION_TABLES.items():
         if name in known:
             continue
         records = getattr(dataset, name)
-        key = "member_id" if name == "wallets" else "id"
+        key = KINDS[name].key_fields[0]
         taken = _existing(conn, table.c[key], (getattr(r, key) for r in records))
         for index, record in enumerate(records):
             value = getattr(record, key)
@@ -268,10 +309,9 @@ class _Writer:
 
 
 def _write(writer: _Writer, name: str, records: Sequence[Any]) -> None:
-    table = s.COLLECTION_TABLES[name]
-    to_row = _ROW_OF[name]
-    child = _CHILDREN.get(name)
-    key = "member_id" if name == "wallets" else "id"
+    sql_kind = _SQL_KINDS[name]
+    table, to_row, child = sql_kind.table, sql_kind.to_row, sql_kind.child
+    key = KINDS[name].key_fields[0]
     tables = (table,) if child is None else (table, child[0])
     for index, record in enumerate(records):
         record_id = getattr(record, key)
@@ -365,26 +405,6 @@ def _all(
             yield build(row)
 
 
-_FROM_ROW: Final[Mapping[str, Callable[[Row[Any]], Any]]] = {
-    "clubs": rows.club_from,
-    "contracts": rows.contract_from,
-    "wallets": rows.wallet_from,
-    "collection_cases": rows.collection_case_from,
-    "installments": rows.installment_from,
-    "purchases": rows.purchase_from,
-    "receipts": rows.receipt_from,
-    "visits": rows.visit_from,
-    "class_bookings": rows.class_booking_from,
-    "measurements": rows.measurement_from,
-    "exercises": rows.exercise_from,
-    "notes": rows.note_from,
-    "log_entries": rows.log_entry_from,
-    "documents": rows.document_from,
-    "reminders": rows.reminder_from,
-    "audit": rows.audit_from,
-}
-
-
 def dump_dataset(conn: Connection) -> Dataset:
     """Every record of the database, as one sorted :class:`Dataset`.
 
@@ -398,10 +418,12 @@ def dump_dataset(conn: Connection) -> Dataset:
     if stored is None:
         raise EmptyDatabaseError()
     collections: dict[str, tuple[Any, ...]] = {}
-    for name, build in _FROM_ROW.items():
-        table = s.COLLECTION_TABLES[name]
-        key = table.c.member_id if name == "wallets" else table.c.id
-        collections[name] = tuple(_all(conn, select(table).order_by(key), build))
+    for name, sql_kind in _SQL_KINDS.items():
+        if sql_kind.from_row is None:
+            continue
+        key = sql_kind.table.c[KINDS[name].key_fields[0]]
+        statement = select(sql_kind.table).order_by(key)
+        collections[name] = tuple(_all(conn, statement, sql_kind.from_row))
 
     permissions: dict[str, list[str]] = defaultdict(list)
     for employee_id, permission in conn.execute(select(s.employee_permissions)):

@@ -35,6 +35,7 @@ from sqlalchemy import (
 
 from member_anonymization.adapters.sql import _rows as rows
 from member_anonymization.adapters.sql import _schema as s
+from member_anonymization.adapters.sql._registers import SqlOutbox, SqlRequests, anonymizations
 from member_anonymization.adapters.sql._types import split_instant
 from member_anonymization.domain import (
     AuditEntry,
@@ -289,6 +290,12 @@ class SqlAudit(_Repository):
         if entries:
             self._conn.execute(insert(s.audit_entries), [rows.audit_row(e) for e in entries])
 
+    def anonymizations(
+        self, *, after: str | None = None, limit: int = 1000
+    ) -> Sequence[AuditEntry]:
+        """Entries of anonymizations (not exports), ordered by id, after ``after``."""
+        return anonymizations(self._conn, after=after, limit=limit)
+
 
 @final
 class SqlClubs(_Repository):
@@ -465,6 +472,8 @@ class SqlUnitOfWork:
         self.accounting = SqlAccounting(self)
         self.profile = SqlProfile(self)
         self.retention = SqlRetention(self)
+        self.requests = SqlRequests(self)
+        self.outbox = SqlOutbox(self)
 
     @property
     def connection(self) -> Connection:

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from sqlalchemy import Row
 
+from member_anonymization.adapters.sql._schema import REMOVAL_COUNTS
 from member_anonymization.adapters.sql._types import InstantError, join_instant, split_instant
 from member_anonymization.domain import (
     Address,
@@ -28,7 +29,9 @@ from member_anonymization.domain import (
     Contract,
     Document,
     Employee,
+    ErasureRequest,
     Exercise,
+    ExtensionReason,
     Installment,
     Invoice,
     InvoiceLine,
@@ -38,12 +41,20 @@ from member_anonymization.domain import (
     Network,
     Note,
     NoteType,
+    Notice,
+    NoticeKind,
+    OutboxKind,
+    OutboxMessage,
     Permission,
     PersonalData,
     Purchase,
     Receipt,
+    RejectionReason,
     Reminder,
     RemovalCounts,
+    RequestChannel,
+    RequestExtension,
+    RequestStatus,
     RetentionSetting,
     Visit,
     Wallet,
@@ -84,6 +95,14 @@ DATASET_FIELDS: Final[Mapping[str, str]] = {
     "buyer_address": "buyer.address",
     "buyer_tax_id": "buyer.tax_id",
     "retention_months": "retention.months_after_contract_end",
+    "extension_deadline": "extension.deadline",
+    "extension_reason": "extension.reason",
+    "extension_at": "extension.at",
+    "extension_by": "extension.by",
+    "notice_kind": "notice.kind",
+    "notice_language": "notice.language",
+    "notice_subject": "notice.subject",
+    "notice_body": "notice.body",
 }
 """Column names that differ from the dataset's field names (column -> field)."""
 
@@ -610,6 +629,8 @@ def reminder_row(record: Reminder) -> Values:
         "kind": record.kind,
         "amount": record.amount,
         "currency": record.currency,
+        "request_id": record.request_id,
+        "action": record.action,
     }
     _put(row, "created_at", record.created_at)
     return row
@@ -625,31 +646,23 @@ def reminder_from(row: Row[Any]) -> Reminder:
         created_at=_get(row, "created_at"),
         amount=row.amount,
         currency=row.currency,
+        request_id=row.request_id,
+        action=row.action,
     )
 
 
-_REMOVED: Final = (
-    "personal_data",
-    "photo",
-    "log_entries",
-    "documents",
-    "measurements",
-    "exercises",
-    "notes",
-)
-
-
 def audit_row(record: AuditEntry) -> Values:
-    """An ``audit_entries`` row."""
+    """An ``audit_entries`` row (an export's has no mode and no counts)."""
     row: Values = {
         "id": record.id,
         "member_id": record.member_id,
         "actor_id": record.actor_id,
-        "mode": record.mode.value,
+        "mode": None if record.mode is None else record.mode.value,
         "action": record.action.value,
+        "as_of": record.as_of,
     }
-    for name in _REMOVED:
-        row[f"removed_{name}"] = getattr(record.removed, name)
+    for name in REMOVAL_COUNTS:
+        row[f"removed_{name}"] = None if record.removed is None else getattr(record.removed, name)
     _put(row, "at", record.at)
     return row
 
@@ -657,12 +670,118 @@ def audit_row(record: AuditEntry) -> Values:
 def audit_from(row: Row[Any]) -> AuditEntry:
     """An audit entry."""
     mapping = row._mapping
+    counts = {name: mapping[f"removed_{name}"] for name in REMOVAL_COUNTS}
     return AuditEntry(
         id=row.id,
         member_id=row.member_id,
         actor_id=row.actor_id,
         at=_get(row, "at"),
-        mode=AnonymizationMode(row.mode),
+        mode=None if row.mode is None else AnonymizationMode(row.mode),
         action=AuditAction(row.action),
-        removed=RemovalCounts(**{name: mapping[f"removed_{name}"] for name in _REMOVED}),
+        removed=None if counts["personal_data"] is None else RemovalCounts(**counts),
+        as_of=row.as_of,
+    )
+
+
+def erasure_request_row(record: ErasureRequest) -> Values:
+    """An ``erasure_requests`` row."""
+    extension = record.extension
+    row: Values = {
+        "id": record.id,
+        "member_id": record.member_id,
+        "club_id": record.club_id,
+        "received_on": record.received_on,
+        "channel": record.channel.value,
+        "registered_by": record.registered_by,
+        "status": record.status.value,
+        "deadline": record.deadline,
+        "extension_deadline": None if extension is None else extension.deadline,
+        "extension_reason": None if extension is None else extension.reason.value,
+        "extension_by": None if extension is None else extension.by,
+        "closed_by": record.closed_by,
+        "rejection_reason": None
+        if record.rejection_reason is None
+        else record.rejection_reason.value,
+        "audit_entry_id": record.audit_entry_id,
+        "reminded_near_deadline": record.reminded_near_deadline,
+        "reminded_overdue": record.reminded_overdue,
+    }
+    _put(row, "received_at", record.received_at)
+    _put(row, "extension_at", None if extension is None else extension.at)
+    _put(row, "closed_at", record.closed_at)
+    _put(row, "refusal_noticed_at", record.refusal_noticed_at)
+    return row
+
+
+def erasure_request_from(row: Row[Any]) -> ErasureRequest:
+    """An erasure request."""
+    extension = None
+    if row.extension_deadline is not None:
+        extension = RequestExtension(
+            deadline=row.extension_deadline,
+            reason=ExtensionReason(row.extension_reason),
+            at=_get(row, "extension_at"),
+            by=row.extension_by,
+        )
+    return ErasureRequest(
+        id=row.id,
+        member_id=row.member_id,
+        club_id=row.club_id,
+        received_at=_get(row, "received_at"),
+        received_on=row.received_on,
+        channel=RequestChannel(row.channel),
+        registered_by=row.registered_by,
+        status=RequestStatus(row.status),
+        deadline=row.deadline,
+        extension=extension,
+        closed_at=_get_optional(row, "closed_at"),
+        closed_by=row.closed_by,
+        rejection_reason=None
+        if row.rejection_reason is None
+        else RejectionReason(row.rejection_reason),
+        audit_entry_id=row.audit_entry_id,
+        reminded_near_deadline=row.reminded_near_deadline,
+        reminded_overdue=row.reminded_overdue,
+        refusal_noticed_at=_get_optional(row, "refusal_noticed_at"),
+    )
+
+
+def outbox_row(record: OutboxMessage) -> Values:
+    """An ``outbox_messages`` row."""
+    notice = record.notice
+    row: Values = {
+        "id": record.id,
+        "kind": record.kind.value,
+        "member_id": record.member_id,
+        "request_id": record.request_id,
+        "mode": None if record.mode is None else record.mode.value,
+        "notice_kind": None if notice is None else notice.kind.value,
+        "notice_language": None if notice is None else notice.language,
+        "notice_subject": None if notice is None else notice.subject,
+        "notice_body": None if notice is None else notice.body,
+    }
+    _put(row, "created_at", record.created_at)
+    _put(row, "delivered_at", record.delivered_at)
+    return row
+
+
+def outbox_from(row: Row[Any]) -> OutboxMessage:
+    """An outbox message."""
+    notice = None
+    if row.notice_kind is not None:
+        notice = Notice(
+            kind=NoticeKind(row.notice_kind),
+            language=row.notice_language,
+            subject=row.notice_subject,
+            body=row.notice_body,
+        )
+    return OutboxMessage(
+        id=row.id,
+        kind=OutboxKind(row.kind),
+        member_id=row.member_id,
+        created_at=_get(row, "created_at"),
+        request_id=row.request_id,
+        mode=None if row.mode is None else AnonymizationMode(row.mode),
+        notice=notice,
+        delivered_at=_get_optional(row, "delivered_at"),
     )

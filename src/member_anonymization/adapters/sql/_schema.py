@@ -16,9 +16,10 @@ conventions hold throughout:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
+import attrs
 from sqlalchemy import (
     Boolean,
     Column,
@@ -40,8 +41,12 @@ from sqlalchemy import (
 
 from member_anonymization.adapters.sql._errors import SchemaMissingError, SchemaVersionError
 from member_anonymization.adapters.sql._types import ExactDecimal, FreeText, Identifier, UtcInstant
+from member_anonymization.domain import RemovalCounts
 
 ID: Final = Identifier()
+
+REMOVAL_COUNTS: Final = tuple(field.name for field in attrs.fields(RemovalCounts))
+"""The counts of an anonymization's audit entry, one ``removed_<name>`` column each."""
 
 __all__ = [
     "COLLECTION_TABLES",
@@ -53,7 +58,7 @@ __all__ = [
     "require_schema",
 ]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """The version of the reference schema this release creates and works with."""
 
 SCHEMA_COMPONENT: Final = "member_anonymization"
@@ -344,6 +349,8 @@ reminders: Final = Table(
     *_instant("created_at"),
     Column("amount", ExactDecimal()),
     Column("currency", String(3)),
+    Column("request_id", ID, ForeignKey("erasure_requests.id"), index=True),
+    Column("action", String(100)),
 )
 
 audit_entries: Final = Table(
@@ -353,15 +360,66 @@ audit_entries: Final = Table(
     _member_id(),
     Column("actor_id", ID, ForeignKey("employees.id"), index=True),
     *_instant("at"),
-    Column("mode", String(50), nullable=False),
+    Column("mode", String(50)),
     Column("action", String(50), nullable=False),
-    Column("removed_personal_data", Integer, nullable=False),
-    Column("removed_photo", Integer, nullable=False),
-    Column("removed_log_entries", Integer, nullable=False),
-    Column("removed_documents", Integer, nullable=False),
-    Column("removed_measurements", Integer, nullable=False),
-    Column("removed_exercises", Integer, nullable=False),
-    Column("removed_notes", Integer, nullable=False),
+    *(Column(f"removed_{name}", Integer) for name in REMOVAL_COUNTS),
+    Column("as_of", Date),
+)
+
+erasure_requests: Final = Table(
+    "erasure_requests",
+    metadata,
+    _id(),
+    _member_id(),
+    _club_id(),
+    *_instant("received_at"),
+    Column("received_on", Date, nullable=False),
+    Column("channel", String(50), nullable=False),
+    Column("registered_by", ID, ForeignKey("employees.id")),
+    Column("status", String(50), nullable=False),
+    Column("deadline", Date, nullable=False),
+    Column("extension_deadline", Date),
+    Column("extension_reason", String(50)),
+    *_instant("extension_at", nullable=True),
+    Column("extension_by", ID, ForeignKey("employees.id")),
+    *_instant("closed_at", nullable=True),
+    Column("closed_by", ID, ForeignKey("employees.id")),
+    Column("rejection_reason", String(50)),
+    Column("audit_entry_id", ID, ForeignKey("audit_entries.id")),
+    Column("reminded_near_deadline", Boolean, nullable=False),
+    Column("reminded_overdue", Boolean, nullable=False),
+    *_instant("refusal_noticed_at", nullable=True),
+)
+Index("ix_erasure_requests_status_id", erasure_requests.c.status, erasure_requests.c.id)
+Index(
+    "uq_erasure_requests_open_member",
+    erasure_requests.c.member_id,
+    unique=True,
+    sqlite_where=erasure_requests.c.status == "open",
+    postgresql_where=erasure_requests.c.status == "open",
+)
+
+outbox_messages: Final = Table(
+    "outbox_messages",
+    metadata,
+    _id(),
+    Column("kind", String(50), nullable=False),
+    _member_id(),
+    *_instant("created_at"),
+    Column("request_id", ID, ForeignKey("erasure_requests.id"), index=True),
+    Column("mode", String(50)),
+    Column("notice_kind", String(50)),
+    Column("notice_language", String(20)),
+    Column("notice_subject", FreeText()),
+    Column("notice_body", FreeText()),
+    *_instant("delivered_at", nullable=True),
+)
+Index(
+    "ix_outbox_messages_pending",
+    outbox_messages.c.created_at,
+    outbox_messages.c.id,
+    sqlite_where=outbox_messages.c.delivered_at.is_(None),
+    postgresql_where=outbox_messages.c.delivered_at.is_(None),
 )
 
 COLLECTION_TABLES: Final[Mapping[str, Table]] = {
@@ -384,11 +442,58 @@ COLLECTION_TABLES: Final[Mapping[str, Table]] = {
     "documents": documents,
     "reminders": reminders,
     "audit": audit_entries,
+    "erasure_requests": erasure_requests,
+    "outbox": outbox_messages,
 }
 """The main table of each collection of the dataset file, in dependency order."""
 
-MIGRATIONS: Final[Mapping[int, Callable[[Connection], None]]] = {}
-"""Steps that bring a schema from version ``n`` to ``n + 1`` (none yet)."""
+
+def _rebuild_sqlite(conn: Connection, table: Table, copied: Sequence[str]) -> None:
+    """Recreate ``table`` as declared now (SQLite cannot drop a NOT NULL), keeping its rows."""
+    fresh = table.to_metadata(MetaData(), name=f"{table.name}__v2")
+    for index in list(fresh.indexes):
+        fresh.indexes.discard(index)
+    fresh.create(conn)
+    columns = ", ".join(f'"{name}"' for name in copied)
+    conn.exec_driver_sql(
+        f'INSERT INTO "{fresh.name}" ({columns}) SELECT {columns} FROM "{table.name}"'
+    )
+    conn.exec_driver_sql(f'DROP TABLE "{table.name}"')
+    conn.exec_driver_sql(f'ALTER TABLE "{fresh.name}" RENAME TO "{table.name}"')
+    for index in table.indexes:
+        index.create(conn)
+
+
+def _migrate_1_to_2(conn: Connection) -> None:
+    """Erasure requests and the outbox; request reminders; audit entries date their rules.
+
+    Adds the tables ``erasure_requests`` and ``outbox_messages``, the columns
+    ``reminders.request_id`` and ``reminders.action``, ``audit_entries.as_of``,
+    and lets an export's audit entry leave ``mode`` and the counts empty.
+    Every stored row is kept as it was.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            'ALTER TABLE audit_entries ADD COLUMN as_of DATE, ALTER COLUMN "mode" DROP NOT NULL'
+            + "".join(f', ALTER COLUMN "removed_{name}" DROP NOT NULL' for name in REMOVAL_COUNTS)
+        )
+    else:
+        old = [c.name for c in audit_entries.columns if c.name != "as_of"]
+        _rebuild_sqlite(conn, audit_entries, old)
+    erasure_requests.create(conn)
+    outbox_messages.create(conn)
+    id_type = ID.compile(dialect=conn.dialect)
+    conn.exec_driver_sql(
+        f"ALTER TABLE reminders ADD COLUMN request_id {id_type} REFERENCES erasure_requests (id)"
+    )
+    conn.exec_driver_sql("ALTER TABLE reminders ADD COLUMN action VARCHAR(100)")
+    for index in reminders.indexes:
+        if "request_id" in index.columns:
+            index.create(conn)
+
+
+MIGRATIONS: Final[Mapping[int, Callable[[Connection], None]]] = {1: _migrate_1_to_2}
+"""Steps that bring a schema from version ``n`` to ``n + 1``."""
 
 
 def read_schema_version(conn: Connection) -> int | None:
