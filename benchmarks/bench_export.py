@@ -35,7 +35,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from member_anonymization import (
+from member_anonymization.domain import (
     BinaryContent,
     Club,
     Employee,

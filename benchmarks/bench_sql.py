@@ -26,9 +26,9 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from member_anonymization import (
-    Anonymized,
-    Anonymizer,
+from member_anonymization import Anonymized, Anonymizer, structure_dataset, unstructure_dataset
+from member_anonymization.adapters.sql import SqlStore
+from member_anonymization.domain import (
     Club,
     Contract,
     Employee,
@@ -41,10 +41,7 @@ from member_anonymization import (
     PersonalData,
     Visit,
     Wallet,
-    structure_dataset,
-    unstructure_dataset,
 )
-from member_anonymization.adapters.sql import SqlStore
 from member_anonymization.serialization import Dataset
 from member_anonymization.testing import FixedClock
 

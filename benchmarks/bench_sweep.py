@@ -68,17 +68,10 @@ from sqlalchemy import Connection, Engine, bindparam, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from member_anonymization import (
-    Club,
-    Employee,
-    Network,
-    Permission,
-    RetentionSetting,
-    RetentionSweep,
-    due_threshold,
-)
+from member_anonymization import RetentionSweep
 from member_anonymization.adapters.sql import SqlStore, create_sql_engine, metadata
-from member_anonymization.retention import DEFAULT_BATCH_SIZE
+from member_anonymization.domain import Club, Employee, Network, Permission, RetentionSetting
+from member_anonymization.retention import DEFAULT_BATCH_SIZE, due_threshold
 from member_anonymization.serialization import Dataset
 from member_anonymization.testing import FixedClock
 

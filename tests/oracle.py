@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from member_anonymization import (
+from member_anonymization.domain import (
     Club,
     CollectionCase,
     Contract,

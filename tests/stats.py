@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from member_anonymization import Contract
+from member_anonymization.domain import Contract
 from member_anonymization.serialization import Dataset
 
 Month = tuple[int, int]

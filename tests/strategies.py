@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import attrs
 from hypothesis import strategies as st
 
-from member_anonymization import (
+from member_anonymization.domain import (
     Address,
     AnonymizationMode,
     AuditAction,
@@ -42,7 +42,9 @@ from member_anonymization import (
     Contract,
     Document,
     Employee,
+    ErasureRequest,
     Exercise,
+    ExtensionReason,
     Installment,
     Invoice,
     InvoiceLine,
@@ -53,27 +55,23 @@ from member_anonymization import (
     Network,
     Note,
     NoteType,
-    Permission,
-    PersonalData,
-    Purchase,
-    Receipt,
-    Reminder,
-    RemovalCounts,
-    RetentionSetting,
-    Visit,
-    Wallet,
-)
-from member_anonymization.domain import (
-    ErasureRequest,
-    ExtensionReason,
     Notice,
     NoticeKind,
     OutboxKind,
     OutboxMessage,
+    Permission,
+    PersonalData,
+    Purchase,
+    Receipt,
     RejectionReason,
+    Reminder,
+    RemovalCounts,
     RequestChannel,
     RequestExtension,
     RequestStatus,
+    RetentionSetting,
+    Visit,
+    Wallet,
 )
 from member_anonymization.domain.calendar import month_length
 from member_anonymization.domain.requests import latest_extension, request_deadline

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar, Literal, TypeAlias, final
 
 import attrs
+from typing_extensions import deprecated
 
 from member_anonymization._access import actor_may, member_facts, not_after_today
 from member_anonymization._clock import SystemClock, new_id, service_defaults
-from member_anonymization._effects import apply_anonymization
+from member_anonymization._effects import apply_anonymization as _apply
 from member_anonymization.domain import (
     AnonymizationMode,
     Club,
@@ -154,9 +155,31 @@ AnonymizationResult: TypeAlias = Anonymized | Refused | NotPermitted
 """What :meth:`Anonymizer.anonymize` returns; ``match`` on it."""
 
 
+@deprecated(
+    "member_anonymization.anonymizer.local_today is internal and will be removed in the "
+    "next release: use club.local_date(clock.now())"
+)
 def local_today(club: Club, clock: Clock) -> dt.date:
     """The club's local date now."""
     return club.local_date(clock.now())
+
+
+@deprecated(
+    "member_anonymization.anonymizer.apply_anonymization is internal and will be removed in "
+    "the next release: use Anonymizer, RetentionSweep or RequestProcessor"
+)
+def apply_anonymization(
+    uow: UnitOfWork,
+    batch: Sequence[tuple[MemberFacts, Eligibility]],
+    *,
+    at: dt.datetime,
+    mode: AnonymizationMode,
+    actor_id: EmployeeId | None,
+    options: AnonymizationOptions,
+) -> dict[MemberId, tuple[RemovalCounts, str]]:
+    """Apply every effect of an anonymization; return what was removed and the audit ids."""
+    done = _apply(uow, batch, at=at, mode=mode, actor_id=actor_id, options=options)
+    return {mid: (applied.removed, applied.audit_entry_id) for mid, applied in done.items()}
 
 
 def _home_club(clubs: Mapping[ClubId, Club], club_id: ClubId) -> Club:
@@ -204,7 +227,7 @@ class Anonymizer:
         home = _home_club(clubs, facts.member.home_club_id)
         day = as_of
         if day is None:
-            day = local_today(home, self._clock)
+            day = home.local_date(self._clock.now())
         elif changes_data:
             not_after_today(day, home, self._clock.now())
         return evaluate(facts, clubs=clubs, as_of=day)
@@ -255,7 +278,7 @@ class Anonymizer:
                     warnings=verdict.warnings,
                 )
             at = self._clock.now()
-            done = apply_anonymization(
+            done = _apply(
                 uow,
                 [(facts, verdict)],
                 at=at,

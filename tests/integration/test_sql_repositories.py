@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.exc import OperationalError
 
-from member_anonymization import AnonymizationOptions, Anonymizer, NoteType
+from member_anonymization import AnonymizationOptions, Anonymizer
 from member_anonymization.adapters.sql import SqlStore
+from member_anonymization.domain import NoteType
 from member_anonymization.serialization import Dataset
 from member_anonymization.testing import FixedClock, InMemoryStore
 from tests import builders as b

@@ -22,18 +22,13 @@ from member_anonymization import (
     AnonymizationResult,
     Anonymized,
     Anonymizer,
-    Club,
-    Member,
-    Network,
-    NoteType,
-    PersonalData,
     PlaceholderScheme,
     Refused,
-    evaluate,
     generic_placeholder,
     random_placeholder,
 )
-from member_anonymization.policy import MemberFacts
+from member_anonymization.domain import Club, Member, Network, NoteType, PersonalData
+from member_anonymization.policy import MemberFacts, evaluate
 from member_anonymization.serialization import COLLECTIONS, Dataset, unstructure_dataset
 from member_anonymization.testing import FixedClock, InjectedFailure
 from tests.backends import MakeStore, Store

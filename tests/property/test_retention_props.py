@@ -10,7 +10,8 @@ import attrs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from member_anonymization import Anonymized, Anonymizer, Employee, Permission
+from member_anonymization import Anonymized, Anonymizer
+from member_anonymization.domain import Employee, Permission
 from member_anonymization.retention import (
     RetentionSweep,
     add_months,

@@ -13,10 +13,8 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from member_anonymization import (
-    AnonymizationOptions,
-    Anonymized,
-    Anonymizer,
+from member_anonymization import AnonymizationOptions, Anonymized, Anonymizer
+from member_anonymization.domain import (
     AuditAction,
     CollectionCase,
     Contract,

@@ -13,24 +13,26 @@ import attrs
 import pytest
 
 from member_anonymization import (
-    AnonymizationMode,
     AnonymizationOptions,
     Anonymized,
     Anonymizer,
+    NotPermitted,
+    Refused,
+    UnknownEmployeeError,
+    UnknownMemberError,
+    generic_placeholder,
+    random_placeholder,
+)
+from member_anonymization.domain import (
+    AnonymizationMode,
     AuditAction,
     AuditEntry,
     Member,
     NoteType,
-    NotPermitted,
     Permission,
     PersonalData,
-    Refused,
     RemovalCounts,
-    UnknownEmployeeError,
-    UnknownMemberError,
     Wallet,
-    generic_placeholder,
-    random_placeholder,
 )
 from member_anonymization.serialization import COLLECTIONS, Dataset, converter
 from member_anonymization.testing import (

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from member_anonymization import Anonymized, Anonymizer, ProfileTab, invoice_list, visible_tabs
-from member_anonymization.profile import HIDDEN_AFTER_ANONYMIZATION
+from member_anonymization import Anonymized, Anonymizer
+from member_anonymization.domain import ProfileTab
+from member_anonymization.profile import HIDDEN_AFTER_ANONYMIZATION, invoice_list, visible_tabs
 from member_anonymization.serialization import Dataset
 from member_anonymization.testing import FixedClock
 from tests import builders as b

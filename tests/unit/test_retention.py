@@ -12,15 +12,8 @@ from typing import Any, Final
 import attrs
 import pytest
 
-from member_anonymization import (
-    AnonymizationMode,
-    Anonymized,
-    Anonymizer,
-    Contract,
-    Member,
-    NoteType,
-    UnknownClubError,
-)
+from member_anonymization import Anonymized, Anonymizer, UnknownClubError
+from member_anonymization.domain import AnonymizationMode, Contract, Member, NoteType
 from member_anonymization.errors import FutureDateError
 from member_anonymization.retention import (
     DEFAULT_BATCH_SIZE,

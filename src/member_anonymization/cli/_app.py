@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
 from zoneinfo import ZoneInfo
 
+import attrs
 import typer
 from rich.console import Console
 
 from member_anonymization._access import actor_may
 from member_anonymization.anonymizer import Anonymized, Anonymizer, NotPermitted, Refused
-from member_anonymization.domain import Permission
+from member_anonymization.domain import Permission, RemovalCounts
 from member_anonymization.errors import DatasetError, MemberAnonymizationError
 from member_anonymization.export import Exported, Exporter, ExportNotPermitted, ExportTarget
 from member_anonymization.messages import ENGLISH, LANGUAGES, Language, text
@@ -399,8 +400,8 @@ def anonymize(
             raise typer.Exit(EXIT_REFUSED)
 
 
-REMOVED_KINDS = ("photo", "log_entries", "documents", "measurements", "exercises", "notes")
-"""The counts of :class:`~member_anonymization.RemovalCounts` that ``anonymize`` prints."""
+REMOVED_KINDS = tuple(f.name for f in attrs.fields(RemovalCounts) if f.name != "personal_data")
+"""The counts of :class:`~member_anonymization.domain.RemovalCounts` that ``anonymize`` prints."""
 
 
 def _print_result(result: Anonymized | Refused | NotPermitted, lang: Language) -> None:
