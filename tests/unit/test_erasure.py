@@ -1023,8 +1023,8 @@ def every_notice(make_store: MakeStore, language: str) -> tuple[Env, Traces, dic
     ends = b.contract("k-m1", start=D(2026, 1, 1), end=D(2027, 2, 26))
     env = setup(make_store, ends, m2, language=language)
     before = env.snapshot()
-    traces = traces_of(member_in(before, "m1"))
-    traces = Traces(strings=traces.strings | personal_strings(member_in(before, "m2")), photo=None)
+    m1_traces, m2_traces = traces_of(member_in(before, "m1")), traces_of(member_in(before, "m2"))
+    traces = Traces(strings=m1_traces.strings | m2_traces.strings, photo=m1_traces.photo)
     first = env.receive().request
     second = env.receive("m2").request
     env.on(D(2026, 12, 1))
@@ -1428,7 +1428,6 @@ def test_check_and_dry_run_accept_any_date(make_store: MakeStore) -> None:
     env = setup(
         make_store,
         b.contract("k", start=D(2026, 1, 1), end=D(2026, 12, 10)),
-        member=b.member("m1", home_club_id="c1"),
     )
     before = env.snapshot()
     future = D(2030, 1, 1)
