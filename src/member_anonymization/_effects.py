@@ -171,7 +171,7 @@ def apply_anonymization(
                 request,
                 club_name=request.club_id if club is None else club.name,
                 language=options.notice_language,
-                on=verdict.as_of,
+                on=at.date() if club is None else club.local_date(at),
             )
             messages.append(
                 outbox_message(

@@ -31,6 +31,7 @@ from member_anonymization._clock import service_defaults
 from member_anonymization._effects import apply_anonymization, outbox_message
 from member_anonymization._notices import (
     STAFF_ACTION_CODES,
+    completed_notice,
     expected_on,
     extended_notice,
     received_notice,
@@ -463,8 +464,9 @@ class RequestDesk:
                 channel=channel,
                 registered_by=actor,
             )
-            if facts.member.is_anonymized:
-                return self._complete_anonymized(uow, request, verdict, club, now, actor)
+            if facts.member.anonymized_at is not None:
+                erased_on = club.local_date(facts.member.anonymized_at)
+                return self._complete_anonymized(uow, request, verdict, club, now, actor, erased_on)
             uow.requests.add([request])
             if verdict.eligible and anonymize:
                 done = apply_anonymization(
@@ -485,6 +487,7 @@ class RequestDesk:
                     warnings=verdict.warnings,
                     removed=applied.removed,
                     audit_entry_id=applied.audit_entry_id,
+                    request_id=applied.request.id,
                 )
                 return RequestCompleted(
                     request=applied.request, eligibility=verdict, anonymized=anonymized
@@ -531,13 +534,12 @@ class RequestDesk:
         club: Club,
         now: dt.datetime,
         actor: EmployeeId,
+        erased_on: dt.date,
     ) -> RequestCompleted:
-        from member_anonymization._notices import completed_notice
-
         done = request.completed(at=now, audit_entry_id=None, by=actor)
         uow.requests.add([done])
         notice = completed_notice(
-            done, club_name=club.name, language=self._options.notice_language, on=verdict.as_of
+            done, club_name=club.name, language=self._options.notice_language, on=erased_on
         )
         uow.outbox.add(
             [
@@ -689,7 +691,8 @@ class RequestDesk:
             if request.is_open:
                 facts = uow.facts.load_facts([request.member_id]).get(request.member_id)
                 if facts is not None:
-                    verdict = evaluate(facts, clubs=clubs, as_of=day)
+                    home_day = as_of or self._today(clubs, facts.member.home_club_id)
+                    verdict = evaluate(facts, clubs=clubs, as_of=home_day)
             messages = tuple(uow.outbox.of_request(request_id))
         return RequestDetails(
             view=_view(request, day, verdict), history=_history(request), messages=messages
@@ -727,7 +730,11 @@ class RequestDesk:
                 verdict = (
                     None
                     if member_facts_ is None
-                    else evaluate(member_facts_, clubs=clubs, as_of=day)
+                    else evaluate(
+                        member_facts_,
+                        clubs=clubs,
+                        as_of=as_of or self._today(clubs, member_facts_.member.home_club_id),
+                    )
                 )
                 view = _view(request, day, verdict)
                 if overdue and not view.overdue:
@@ -790,7 +797,8 @@ class RequestProcessor:
     the member (audit mode ``request``, no employee), which completes the
     request; otherwise create the reminder when its deadline is within
     :data:`NEAR_DEADLINE_DAYS` days and when it is overdue (each once), and
-    the ``refused`` notice from the day before its deadline on (once).
+    the ``refused`` notice from the day before its deadline on (once). The
+    request of a member anonymized before it was stored is completed at once.
 
     Args:
         unit_of_work: Opens a fresh unit of work for each batch.
@@ -893,6 +901,29 @@ class RequestProcessor:
                 continue
             day = dates.get(member.member.home_club_id)
             if day is None:
+                continue
+            if member.member.anonymized_at is not None:
+                # Anonymized before the request was stored (a request loaded from the
+                # host's own system): completed at once, as at the desk.
+                club = _club(clubs, request.club_id)
+                closed = request.completed(at=now, audit_entry_id=None)
+                changed.append(closed)
+                notice = completed_notice(
+                    closed,
+                    club_name=club.name,
+                    language=self._options.notice_language,
+                    on=club.local_date(member.member.anonymized_at),
+                )
+                messages.append(
+                    outbox_message(
+                        self._options.id_factory,
+                        member_id=member_id,
+                        at=now,
+                        request_id=request.id,
+                        notice=notice,
+                    )
+                )
+                run.completed.append(request.id)
                 continue
             verdict = evaluate(member, clubs=clubs, as_of=day)
             if verdict.eligible:
