@@ -11,24 +11,24 @@ import attrs
 import pytest
 
 from member_anonymization import (
-    AnonymizationMode,
     AnonymizationOptions,
     Anonymized,
     Anonymizer,
-    Member,
-    Permission,
     UnknownEmployeeError,
     UnknownMemberError,
     generic_placeholder,
 )
 from member_anonymization.domain import (
+    AnonymizationMode,
     AuditEntry,
     ErasureRequest,
     ExtensionReason,
+    Member,
     Notice,
     NoticeKind,
     OutboxKind,
     OutboxMessage,
+    Permission,
     RejectionReason,
     Reminder,
     RequestChannel,
