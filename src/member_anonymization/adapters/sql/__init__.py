@@ -16,6 +16,7 @@ over your own schema, and ``docs/reference-schema.md`` describes this one.
 
 from member_anonymization.adapters.sql._dataset import LoadResult
 from member_anonymization.adapters.sql._errors import (
+    DatabaseBusyError,
     DatabaseUrlError,
     EmptyDatabaseError,
     SchemaMissingError,
@@ -26,6 +27,7 @@ from member_anonymization.adapters.sql._repositories import BATCH_SIZE, SqlUnitO
 from member_anonymization.adapters.sql._schema import SCHEMA_VERSION, metadata
 from member_anonymization.adapters.sql._store import (
     DEFAULT_BUSY_TIMEOUT,
+    DEFAULT_LOCK_TIMEOUT,
     SqlStore,
     create_sql_engine,
 )
@@ -34,8 +36,10 @@ from member_anonymization.adapters.sql._url import SUPPORTED_BACKENDS, database_
 __all__ = [
     "BATCH_SIZE",
     "DEFAULT_BUSY_TIMEOUT",
+    "DEFAULT_LOCK_TIMEOUT",
     "SCHEMA_VERSION",
     "SUPPORTED_BACKENDS",
+    "DatabaseBusyError",
     "DatabaseUrlError",
     "EmptyDatabaseError",
     "LoadResult",

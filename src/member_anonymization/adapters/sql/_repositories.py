@@ -35,6 +35,7 @@ from sqlalchemy import (
 
 from member_anonymization.adapters.sql import _rows as rows
 from member_anonymization.adapters.sql import _schema as s
+from member_anonymization.adapters.sql._engine import adapter_connection
 from member_anonymization.adapters.sql._types import split_instant
 from member_anonymization.domain import (
     AuditEntry,
@@ -448,6 +449,9 @@ class SqlUnitOfWork:
     start). :meth:`commit` makes the changes permanent; leaving the ``with``
     block rolls back whatever was not committed and returns the connection.
 
+    A database held by another connection for longer than the busy timeout
+    (SQLite) or ``lock_timeout`` (PostgreSQL) raises :class:`DatabaseBusyError`.
+
     Args:
         engine: The engine to take the connection from.
     """
@@ -476,7 +480,7 @@ class SqlUnitOfWork:
     def __enter__(self) -> Self:
         if self._connection is not None:
             raise RuntimeError("this unit of work is already in use")
-        connection = self._engine.connect()
+        connection = adapter_connection(self._engine)
         try:
             connection.begin()
         except BaseException:
