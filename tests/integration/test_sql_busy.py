@@ -103,6 +103,24 @@ def test_sqlite_host_queries_keep_sqlalchemy_errors(sqlite_store: SqlStore) -> N
         impatient.dispose()
 
 
+def test_sqlite_compact_while_another_process_writes_is_database_busy(
+    sqlite_store: SqlStore,
+) -> None:
+    """``compact`` needs the write lock too."""
+    path = sqlite_store.engine.url.database
+    assert path is not None
+    impatient = SqlStore.open(path, busy_timeout=0.05)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(DatabaseBusyError) as info:
+            impatient.compact()
+        assert_busy(info)
+    finally:
+        holder.close()
+        impatient.dispose()
+
+
 def test_timeouts_are_checked() -> None:
     """A negative or non-finite timeout is refused before anything is opened."""
     for bad in (-1.0, float("nan"), float("inf")):
@@ -156,4 +174,18 @@ def test_postgres_row_lock_held_elsewhere_is_database_busy(postgres_server: PgSe
         assert isinstance(other, Anonymized)
         holder.rollback()
     assert isinstance(anonymize_m1(store), Anonymized)
+    store.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_compact_waits_at_most_lock_timeout(postgres_server: PgServer) -> None:
+    """``VACUUM FULL`` needs an exclusive lock: a reader in a transaction makes it busy."""
+    store = _loaded(postgres_server, lock_timeout=0.2)
+    with store.engine.connect() as holder:
+        holder.exec_driver_sql("SELECT COUNT(*) FROM documents")
+        with pytest.raises(DatabaseBusyError) as info:
+            store.compact()
+        assert_busy(info)
+        holder.rollback()
+    assert store.compact().tables[0] == "members"
     store.dispose()

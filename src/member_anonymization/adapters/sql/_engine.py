@@ -1,7 +1,8 @@
 """Engines configured as the adapter needs them, and the adapter's own connections.
 
-* SQLite: foreign keys on, write-ahead logging, a busy timeout, and
-  transactions that begin with ``BEGIN IMMEDIATE``.
+* SQLite: foreign keys on, write-ahead logging, ``secure_delete`` on (deleted
+  content is overwritten with zeros instead of lingering in free pages), a
+  busy timeout, and transactions that begin with ``BEGIN IMMEDIATE``.
 * PostgreSQL: a ``lock_timeout`` on every connection, so that a unit of work
   waiting for a row or table lock gives up instead of waiting for ever.
 * Both: bound parameters hidden from every error message, and a busy or
@@ -118,12 +119,15 @@ def adapter_connection(engine: Engine) -> Connection:
 
 
 def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
-    """Hand transaction control to SQLAlchemy; foreign keys on; write-ahead log."""
+    """Hand transaction control to SQLAlchemy; foreign keys, WAL, secure delete on."""
     del connection_record
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows and freed pages are overwritten with zeros, whatever the
+        # build's default (SQLite's own is off): no removed value lingers there.
+        cursor.execute("PRAGMA secure_delete = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
     finally:
         cursor.close()
@@ -184,9 +188,9 @@ def create_sql_engine(
     """An engine configured as the adapter needs it.
 
     Bound parameters are hidden from every error message (they may be personal
-    data). On SQLite: foreign keys on, write-ahead logging, a busy timeout,
-    and transactions that begin with ``BEGIN IMMEDIATE``; an in-memory
-    database is one shared connection. On PostgreSQL: every
+    data). On SQLite: foreign keys on, write-ahead logging, ``secure_delete``
+    on, a busy timeout, and transactions that begin with ``BEGIN IMMEDIATE``;
+    an in-memory database is one shared connection. On PostgreSQL: every
     connection's ``lock_timeout``.
 
     Args:

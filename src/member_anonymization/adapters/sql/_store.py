@@ -20,6 +20,13 @@ from member_anonymization.adapters.sql._engine import (
     prepare_engine,
 )
 from member_anonymization.adapters.sql._repositories import SqlUnitOfWork
+from member_anonymization.adapters.sql._residue import (
+    CheckpointResult,
+    CompactReport,
+    checkpoint,
+    compact,
+    wal_status,
+)
 from member_anonymization.adapters.sql._schema import (
     create_schema,
     read_schema_version,
@@ -187,6 +194,49 @@ class SqlStore:
         self.check_schema()
         with self._connect(read_only=True) as conn, conn.begin():
             return dump_dataset(conn)
+
+    def checkpoint(self) -> CheckpointResult:
+        """Copy SQLite's write-ahead log into the database file and truncate it.
+
+        The units of work do this after every commit that removed personal
+        data; call it again when :attr:`checkpoint_pending` says one could not
+        complete (a connection was inside a read transaction). Tried briefly,
+        never for long. On PostgreSQL there is nothing to do.
+
+        Returns:
+            Whether the log is now empty, and how many pages it held.
+        """
+        return checkpoint(self._engine)
+
+    @property
+    def checkpoint_pending(self) -> bool:
+        """Whether removed personal data may still be in SQLite's write-ahead log.
+
+        ``True`` from a commit that removed personal data until a checkpoint
+        completes after it (as seen by this process). Always ``False`` on PostgreSQL.
+        """
+        return wal_status(self._engine).pending
+
+    @property
+    def last_checkpoint(self) -> CheckpointResult | None:
+        """The outcome of this engine's latest checkpoint (``None``: none yet)."""
+        return wal_status(self._engine).last
+
+    def compact(self) -> CompactReport:
+        """Rewrite the tables so that no old copy of removed personal data stays in them.
+
+        SQLite: ``VACUUM`` then a checkpoint. PostgreSQL: ``VACUUM (FULL,
+        ANALYZE)`` of each table an anonymization touches (members, their
+        photos, documents, log entries, notes, measurements, exercises), one
+        at a time; each holds an ``ACCESS EXCLUSIVE`` lock on its table while
+        it is rewritten, so run it when the club is quiet (nightly, after the
+        sweep). See ``docs/security.md``.
+
+        Raises:
+            DatabaseBusyError: Another connection held the database or a table
+                longer than the busy timeout or ``lock_timeout``.
+        """
+        return compact(self._engine)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
