@@ -133,11 +133,17 @@ def test_timeouts_are_checked() -> None:
 # --------------------------------------------------------------------------- PostgreSQL
 
 
-def _loaded(server: PgServer, **options: object) -> SqlStore:
-    store = server.open_blank(**options)
-    store.create_schema()
-    store.load(members_with_profiles(2))
-    return store
+def _loaded(server: PgServer, *, lock_timeout: float) -> SqlStore:
+    """A store with ``lock_timeout`` on a new schema holding two members.
+
+    The schema is created through a patient store: ``create_schema`` waits for
+    a lock that other sessions of the same database may hold meanwhile.
+    """
+    patient = server.open_blank()
+    patient.create_schema()
+    patient.load(members_with_profiles(2))
+    patient.dispose()
+    return SqlStore.open(patient.engine.url, lock_timeout=lock_timeout)
 
 
 @pytest.mark.postgres
