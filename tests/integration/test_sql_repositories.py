@@ -13,10 +13,9 @@ pytest.importorskip("sqlalchemy")
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy.exc import OperationalError
 
 from member_anonymization import AnonymizationOptions, Anonymizer
-from member_anonymization.adapters.sql import SqlStore
+from member_anonymization.adapters.sql import DatabaseBusyError, SqlStore
 from member_anonymization.domain import NoteType
 from member_anonymization.serialization import Dataset
 from member_anonymization.testing import FixedClock, InMemoryStore
@@ -243,7 +242,7 @@ def test_sqlite_unit_holds_the_write_lock_from_the_start(make_sqlite_store: Any)
     try:
         with (
             store.sql.unit_of_work(),
-            pytest.raises(OperationalError, match="locked"),
+            pytest.raises(DatabaseBusyError, match="busy"),
             impatient.unit_of_work(),
         ):
             pass

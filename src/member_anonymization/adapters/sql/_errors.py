@@ -5,6 +5,7 @@ from __future__ import annotations
 from member_anonymization.errors import MemberAnonymizationError
 
 __all__ = [
+    "DatabaseBusyError",
     "DatabaseUrlError",
     "EmptyDatabaseError",
     "SchemaMissingError",
@@ -15,6 +16,18 @@ __all__ = [
 
 class SqlAdapterError(MemberAnonymizationError):
     """Base class of the SQL adapter's errors."""
+
+
+class DatabaseBusyError(SqlAdapterError):
+    """Another connection held the database (or a row) longer than the adapter waits.
+
+    SQLite: the write lock stayed taken for the whole busy timeout. PostgreSQL:
+    a lock stayed taken for the whole ``lock_timeout`` (SQLSTATE ``55P03``).
+    Nothing was changed; try again later.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("the database is busy: another process holds it")
 
 
 class DatabaseUrlError(SqlAdapterError, ValueError):

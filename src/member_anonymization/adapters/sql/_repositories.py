@@ -35,7 +35,9 @@ from sqlalchemy import (
 
 from member_anonymization.adapters.sql import _rows as rows
 from member_anonymization.adapters.sql import _schema as s
+from member_anonymization.adapters.sql._engine import adapter_connection
 from member_anonymization.adapters.sql._registers import SqlOutbox, SqlRequests, anonymizations
+from member_anonymization.adapters.sql._residue import CheckpointResult, checkpoint_after_erasure
 from member_anonymization.adapters.sql._types import split_instant
 from member_anonymization.domain import (
     AuditEntry,
@@ -117,6 +119,8 @@ class _Repository:
         self, table: Table, member_ids: Sequence[MemberId], *where: ColumnElement[bool]
     ) -> dict[MemberId, int]:
         """Delete the members' rows of ``table``; count them per member."""
+        if member_ids:
+            self._uow.removing_personal_data()
         counts: Counter[MemberId] = Counter()
         column = table.c.member_id
         for chunk in _chunks(_unique(member_ids)):
@@ -167,6 +171,8 @@ class SqlMembers(_Repository):
         Members getting the same replacement (the default placeholder gives
         everyone the same) are updated by one set-based statement.
         """
+        if replacements:
+            self._uow.removing_personal_data()
         groups: dict[PersonalData, list[MemberId]] = {}
         for member_id, personal in replacements.items():
             groups.setdefault(personal, []).append(member_id)
@@ -455,13 +461,26 @@ class SqlUnitOfWork:
     start). :meth:`commit` makes the changes permanent; leaving the ``with``
     block rolls back whatever was not committed and returns the connection.
 
+    A database held by another connection for longer than the busy timeout
+    (SQLite) or ``lock_timeout`` (PostgreSQL) raises :class:`DatabaseBusyError`.
+
+    On SQLite, a commit that overwrote or deleted personal data is followed by
+    a checkpoint that empties the write-ahead log (see :attr:`last_checkpoint`
+    and :meth:`SqlStore.checkpoint`).
+
     Args:
         engine: The engine to take the connection from.
+
+    Attributes:
+        last_checkpoint: The checkpoint after this unit's latest commit that
+            removed personal data (``None``: none, or PostgreSQL).
     """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._connection: Connection | None = None
+        self._removing = False
+        self.last_checkpoint: CheckpointResult | None = None
         self.members = SqlMembers(self)
         self.facts = SqlFacts(self)
         self.records = SqlRecords(self)
@@ -485,7 +504,8 @@ class SqlUnitOfWork:
     def __enter__(self) -> Self:
         if self._connection is not None:
             raise RuntimeError("this unit of work is already in use")
-        connection = self._engine.connect()
+        connection = adapter_connection(self._engine)
+        self._removing = False
         try:
             connection.begin()
         except BaseException:
@@ -509,10 +529,24 @@ class SqlUnitOfWork:
         finally:
             connection.close()
 
+    def removing_personal_data(self) -> None:
+        """Note that this transaction overwrites or deletes personal data."""
+        self._removing = True
+
     def commit(self) -> None:
-        """Commit every change of this unit (a later statement begins anew)."""
-        self.connection.commit()
+        """Commit every change of this unit (a later statement begins anew).
+
+        After a commit that removed personal data, SQLite's write-ahead log is
+        checkpointed; that step never raises (an incomplete checkpoint is
+        logged, and reported by :attr:`last_checkpoint`).
+        """
+        connection = self.connection
+        connection.commit()
+        if self._removing:
+            self._removing = False
+            self.last_checkpoint = checkpoint_after_erasure(self._engine, connection)
 
     def rollback(self) -> None:
         """Discard every change since the last commit."""
+        self._removing = False
         self.connection.rollback()

@@ -5,93 +5,38 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Final, Self, final
+from typing import Any, Self, final
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
-from sqlalchemy.pool import StaticPool
 
 from member_anonymization.adapters.sql._dataset import LoadResult, dump_dataset, load_dataset
+from member_anonymization.adapters.sql._engine import (
+    DEFAULT_BUSY_TIMEOUT,
+    DEFAULT_LOCK_TIMEOUT,
+    SQLITE_BEGIN,
+    adapter_connection,
+    create_sql_engine,
+    prepare_engine,
+)
 from member_anonymization.adapters.sql._repositories import SqlUnitOfWork
+from member_anonymization.adapters.sql._residue import (
+    CheckpointResult,
+    CompactReport,
+    checkpoint,
+    compact,
+    wal_status,
+)
 from member_anonymization.adapters.sql._schema import (
     create_schema,
     read_schema_version,
     require_schema,
 )
-from member_anonymization.adapters.sql._url import database_url, describe_url, is_memory_sqlite
+from member_anonymization.adapters.sql._url import describe_url
 from member_anonymization.ports import UnitOfWork, UnitOfWorkFactory
 from member_anonymization.serialization import Dataset
 
-__all__ = ["DEFAULT_BUSY_TIMEOUT", "SqlStore", "create_sql_engine"]
-
-DEFAULT_BUSY_TIMEOUT: Final = 30.0
-"""Seconds a SQLite connection waits for another one's write lock before failing."""
-
-_BEGIN_MODES: Final = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
-_SQLITE_BEGIN: Final = "member_anonymization_sqlite_begin"
-"""Execution option naming the SQLite ``BEGIN`` mode of a connection (default IMMEDIATE)."""
-
-
-def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
-    """Hand transaction control to SQLAlchemy; foreign keys on; write-ahead log."""
-    del connection_record
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA journal_mode = WAL")
-    finally:
-        cursor.close()
-
-
-def _sqlite_begin(conn: Connection) -> None:
-    """Begin with the write lock (``BEGIN IMMEDIATE``) unless told otherwise."""
-    mode = conn.get_execution_options().get(_SQLITE_BEGIN, "IMMEDIATE")
-    if mode not in _BEGIN_MODES:
-        raise ValueError(f"unknown SQLite BEGIN mode {mode!r}")
-    conn.exec_driver_sql(f"BEGIN {mode}")
-
-
-def _prepare_sqlite(engine: Engine) -> None:
-    if not event.contains(engine, "connect", _sqlite_connect):
-        event.listen(engine, "connect", _sqlite_connect)
-        engine.dispose()
-    if not event.contains(engine, "begin", _sqlite_begin):
-        event.listen(engine, "begin", _sqlite_begin)
-
-
-def create_sql_engine(
-    target: str | os.PathLike[str] | URL,
-    *,
-    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
-    echo: bool = False,
-    **options: Any,
-) -> Engine:
-    """An engine configured as the adapter needs it.
-
-    Bound parameters are hidden from every error message (they may be personal
-    data). On SQLite: foreign keys on, write-ahead logging, a busy timeout, and
-    transactions that begin with ``BEGIN IMMEDIATE``; an in-memory database is
-    one shared connection.
-
-    Args:
-        target: A SQLAlchemy URL, or a file path meaning SQLite (see
-            :func:`~member_anonymization.adapters.sql.database_url`).
-        busy_timeout: SQLite only: seconds to wait for the write lock.
-        echo: Log every statement (without its parameters).
-        options: More keyword arguments for :func:`sqlalchemy.create_engine`.
-    """
-    url = database_url(target)
-    options.setdefault("hide_parameters", True)
-    if url.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, **options)
-    connect_args = {"timeout": busy_timeout, "check_same_thread": False}
-    connect_args.update(options.pop("connect_args", {}))
-    if is_memory_sqlite(url):
-        options.setdefault("poolclass", StaticPool)
-    engine = create_engine(url, echo=echo, connect_args=connect_args, **options)
-    _prepare_sqlite(engine)
-    return engine
+__all__ = ["DEFAULT_BUSY_TIMEOUT", "DEFAULT_LOCK_TIMEOUT", "SqlStore", "create_sql_engine"]
 
 
 @final
@@ -109,13 +54,13 @@ class SqlStore:
         store.dispose()
 
     Args:
-        engine: An engine, preferably made by :func:`create_sql_engine` (a
-            SQLite engine made otherwise gets the adapter's connection hooks).
+        engine: An engine, preferably made by :func:`create_sql_engine` (an
+            engine made otherwise gets the adapter's hooks, except PostgreSQL's
+            ``lock_timeout``).
     """
 
     def __init__(self, engine: Engine) -> None:
-        if engine.dialect.name == "sqlite":
-            _prepare_sqlite(engine)
+        prepare_engine(engine)
         self._engine = engine
         self._schema_checked = False
 
@@ -125,16 +70,28 @@ class SqlStore:
         target: str | os.PathLike[str] | URL,
         *,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        lock_timeout: float | None = DEFAULT_LOCK_TIMEOUT,
         echo: bool = False,
     ) -> SqlStore:
         """Open the database at a SQLAlchemy URL or a SQLite file path.
 
         Nothing is read or created yet; see :meth:`create_schema`.
 
+        Args:
+            target: A SQLAlchemy URL, or a file path meaning SQLite.
+            busy_timeout: SQLite only: seconds to wait for the write lock.
+            lock_timeout: PostgreSQL only: seconds a statement waits for a lock
+                (``0``: for ever; ``None``: the server's setting).
+            echo: Log every statement (without its parameters).
+
         Raises:
             DatabaseUrlError: The URL is invalid or names an unsupported database.
+            ValueError: A negative timeout.
         """
-        return cls(create_sql_engine(target, busy_timeout=busy_timeout, echo=echo))
+        engine = create_sql_engine(
+            target, busy_timeout=busy_timeout, lock_timeout=lock_timeout, echo=echo
+        )
+        return cls(engine)
 
     @property
     def engine(self) -> Engine:
@@ -155,10 +112,10 @@ class SqlStore:
         return f"SqlStore({self.url!r})"
 
     def _connect(self, *, read_only: bool = False) -> Connection:
-        conn = self._engine.connect()
+        conn = adapter_connection(self._engine)
         if read_only:
             if self.dialect == "sqlite":
-                conn.execution_options(**{_SQLITE_BEGIN: "DEFERRED"})
+                conn.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
             else:
                 conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         return conn
@@ -237,6 +194,49 @@ class SqlStore:
         self.check_schema()
         with self._connect(read_only=True) as conn, conn.begin():
             return dump_dataset(conn)
+
+    def checkpoint(self) -> CheckpointResult:
+        """Copy SQLite's write-ahead log into the database file and truncate it.
+
+        The units of work do this after every commit that removed personal
+        data; call it again when :attr:`checkpoint_pending` says one could not
+        complete (a connection was inside a read transaction). Tried briefly,
+        never for long. On PostgreSQL there is nothing to do.
+
+        Returns:
+            Whether the log is now empty, and how many pages it held.
+        """
+        return checkpoint(self._engine)
+
+    @property
+    def checkpoint_pending(self) -> bool:
+        """Whether removed personal data may still be in SQLite's write-ahead log.
+
+        ``True`` from a commit that removed personal data until a checkpoint
+        completes after it (as seen by this process). Always ``False`` on PostgreSQL.
+        """
+        return wal_status(self._engine).pending
+
+    @property
+    def last_checkpoint(self) -> CheckpointResult | None:
+        """The outcome of this engine's latest checkpoint (``None``: none yet)."""
+        return wal_status(self._engine).last
+
+    def compact(self) -> CompactReport:
+        """Rewrite the tables so that no old copy of removed personal data stays in them.
+
+        SQLite: ``VACUUM`` then a checkpoint. PostgreSQL: ``VACUUM (FULL,
+        ANALYZE)`` of each table an anonymization touches (members, their
+        photos, documents, log entries, notes, measurements, exercises), one
+        at a time; each holds an ``ACCESS EXCLUSIVE`` lock on its table while
+        it is rewritten, so run it when the club is quiet (nightly, after the
+        sweep). See ``docs/security.md``.
+
+        Raises:
+            DatabaseBusyError: Another connection held the database or a table
+                longer than the busy timeout or ``lock_timeout``.
+        """
+        return compact(self._engine)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
