@@ -798,7 +798,7 @@ def test_no_change_on_a_date_later_than_today(register: Cli) -> None:
     before = register.snapshot()
     anonymize_running, anonymize_eligible, sweep, process = register.run_all(
         [
-            ("anonymize", "m2", "--actor", NOT_A_HANDLER, "--as-of", FUTURE, "--yes", "--json"),
+            ("anonymize", "m7", "--actor", NOT_A_HANDLER, "--as-of", FUTURE, "--yes", "--json"),
             ("anonymize", "m5", "--actor", NOT_A_HANDLER, "--as-of", FUTURE, "--yes", "--json"),
             ("sweep", "--as-of", FUTURE, "--json"),
             ("request", "process", "--as-of", FUTURE, "--json"),
@@ -974,7 +974,7 @@ REQUEST_BAD_INPUT: Final[dict[str, tuple[Callable[[Cli], tuple[str, ...]], str]]
     "process-future-date": (_fixed("request", "process", "--as-of", FUTURE, "--json"), FUTURE),
     "process-bad-date": (_fixed("request", "process", "--as-of", "2026-02-30"), "--as-of"),
     "anonymize-future-date": (
-        _fixed("anonymize", "m2", "--actor", NOT_A_HANDLER, "--as-of", FUTURE, "--yes", "--json"),
+        _fixed("anonymize", "m7", "--actor", NOT_A_HANDLER, "--as-of", FUTURE, "--yes", "--json"),
         "later than today",
     ),
     "sweep-future-date": (_fixed("sweep", "--as-of", FUTURE, "--json"), "later than today"),
