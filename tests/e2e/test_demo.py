@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import stat
 import time
@@ -11,6 +12,7 @@ from typing import Final
 
 import pytest
 
+from member_anonymization.retention import add_months
 from tests.e2e.conftest import (
     TIMEOUT,
     Cli,
@@ -30,9 +32,12 @@ STEPS: Final = (
     "anonymizes member",
     "A warning does not block",
     "The retention job",
+    "files an erasure request while the contract runs",
     "What stayed the same",
 )
-"""Words of the demo's eight steps, in order."""
+"""Words of the demo's nine steps, in order."""
+
+DAY: Final = r"(\d{4}-\d{2}-\d{2})"
 
 
 def assert_whole_story(result: Result) -> None:
@@ -54,6 +59,49 @@ def assert_whole_story(result: Result) -> None:
     assert "A second run anonymizes 0 more" in out
     for claim in ("Visits per club unchanged", "Invoices unchanged", "Receipts unchanged"):
         assert f"{claim}: True." in out
+    assert_request_story(out)
+
+
+def assert_request_story(out: str) -> None:
+    """The erasure request of m0001: received, refused by its deadline, completed, outboxed."""
+    story = out[out.index("8. ") : out.index("9. ")]
+    received = re.search(rf"received by e-mail today \({DAY}\): request (\w+)\.", story)
+    assert received, story
+    received_on = dt.date.fromisoformat(received[1])
+    request_id = received[2]
+    dates = re.search(
+        rf"Deadline \(one month\): {DAY}; blocked by active_contract; expected on {DAY}, "
+        "the day after the contract ends.",
+        story,
+    )
+    assert dates, story
+    deadline, expected = (dt.date.fromisoformat(d) for d in dates.groups())
+    assert deadline == add_months(received_on, 1)
+    assert expected > deadline
+    assert f"Erasure request {request_id}: received" in story
+    assert f"We will answer by {deadline} at the latest." in story
+    assert f"We expect to carry it out on {expected}" in story
+    assert "simulated days" in story
+    day_before = deadline - dt.timedelta(days=1)
+    assert f"{day_before}, the day before the deadline, the daily run finds active_contract" in (
+        story
+    )
+    assert f"{expected}, the day after the contract ends, the daily run anonymizes m0001" in story
+    assert "completes the request" in story
+    outbox = re.search(r"The outbox holds (\d+) messages .*?: (\d+) member_anonymized", story)
+    assert outbox, story
+    assert int(outbox[1]) - int(outbox[2]) == 1  # the received notice
+    assert "copy of m0001's records" in story
+    lines = [
+        f"notice received: Erasure request {request_id}: received",
+        f"notice refused: Erasure request {request_id}: why it cannot be carried out yet",
+        "event member_anonymized: member m0001, mode request",
+        f"notice completed: Erasure request {request_id}: done",
+    ]
+    positions = [story.find(f"    {line}\n") for line in lines]
+    assert -1 not in positions, story
+    assert positions == sorted(positions)
+    assert f"request show {request_id}\n" in story
 
 
 def run_timed(cli: Cli, *args: str, with_db: bool) -> Result:
@@ -67,7 +115,8 @@ def run_timed(cli: Cli, *args: str, with_db: bool) -> Result:
 def test_demo_runs_to_the_end(script: Path, workdir: Path) -> None:
     """The demo makes its database in the current folder, tells the whole story, and exits 0."""
     cli = Cli(script=script, cwd=workdir, db=str(workdir / DEMO_DB))
-    assert_whole_story(run_timed(cli, with_db=False))
+    result = run_timed(cli, with_db=False)
+    assert_whole_story(result)
 
     export = workdir / EXPORT_FILE
     assert stat.S_IMODE(export.stat().st_mode) == 0o600
@@ -75,11 +124,28 @@ def test_demo_runs_to_the_end(script: Path, workdir: Path) -> None:
         assert archive.testzip() is None
         assert "export.json" in archive.namelist()
 
-    blocked, anonymized = cli.run_all([("check", "m0002", "--json"), ("check", "m0010", "--json")])
-    assert blocked.returncode == 0, str(blocked)
+    shown = re.search(r"request show (\w+)\n", result.stdout)
+    assert shown, result.stdout
+    blocked, anonymized, requested, requests, request = cli.run_all(
+        [
+            ("check", "m0002", "--json"),
+            ("check", "m0010", "--json"),
+            ("check", "m0001", "--json"),
+            ("request", "list", "--json"),
+            ("request", "show", shown[1], "--json"),
+        ]
+    )
+    for after in (blocked, anonymized, requested, requests, request):
+        assert after.returncode == 0, str(after)
     assert [b["code"] for b in blocked.json()["blockers"]] == ["future_contract"]
-    assert anonymized.returncode == 0, str(anonymized)
     assert [b["code"] for b in anonymized.json()["blockers"]] == ["already_anonymized"]
+    # The later days ran on a copy: in the demo database the request waits for the contract.
+    assert [b["code"] for b in requested.json()["blockers"]] == ["active_contract"]
+    assert [
+        (r["request_id"], r["member_id"], r["status"]) for r in requests.json()["requests"]
+    ] == [(shown[1], "m0001", "open")]
+    details = request.json()
+    assert [m["notice"]["kind"] for m in details["messages"]] == ["received"]
 
 
 def test_demo_never_reuses_a_chosen_database(script: Path, workdir: Path) -> None:

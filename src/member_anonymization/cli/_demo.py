@@ -3,6 +3,10 @@
 It follows the product announcement: check a member that cannot be anonymized
 and show why; export a member's data first; anonymize them; show the profile
 before and after and that their invoice is unchanged; then run the retention job.
+Last, a member with a running contract files an erasure request: it waits, the
+member is told why and until when, and the daily processing run carries it out
+the day after the contract ends (on simulated days, on a copy of the member's
+records), leaving the event and the notices in the outbox.
 """
 
 from __future__ import annotations
@@ -12,18 +16,26 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import attrs
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from member_anonymization.anonymizer import Anonymized, Anonymizer, NotPermitted, Refused
-from member_anonymization.domain import Member
+from member_anonymization.domain import Member, OutboxKind, OutboxMessage, RequestChannel
+from member_anonymization.erasure import RequestDesk, RequestProcessor, RequestReceived
 from member_anonymization.export import Exported, Exporter
 from member_anonymization.profile import invoice_list, visible_tabs
 from member_anonymization.retention import RetentionSweep
-from member_anonymization.serialization import Dataset
+from member_anonymization.serialization import RECORD_KINDS, Dataset
+from member_anonymization.testing import FixedClock, InMemoryStore
 
 from . import _demo_data as data
+
+DAILY_RUN_HOUR = 6
+"""The local hour of the simulated daily processing runs."""
 
 
 def _step(console: Console, number: int, title: str) -> None:
@@ -200,8 +212,13 @@ def run_demo(store: Any, console: Console, *, location: str, today: dt.date) -> 
         f"({len(again.skipped)} still blocked)."
     )
 
+    _step(
+        console, 8, f"Member {data.BLOCKED_MEMBER} files an erasure request while the contract runs"
+    )
+    _request_story(store, console, dataset, location)
+
     final = store.dump()
-    _step(console, 8, "What stayed the same")
+    _step(console, 9, "What stayed the same")
     console.print(
         f"  Visits per club unchanged: {_visits_per_club(final) == _visits_per_club(dataset)}."
     )
@@ -210,3 +227,108 @@ def run_demo(store: Any, console: Console, *, location: str, today: dt.date) -> 
     console.print(f"  Audit entries: {len(final.audit)}, none with personal data.")
     console.print()
     console.print(f"Try it yourself: member-anonymization --db {location} check m0002")
+
+
+def _morning(day: dt.date, club_timezone: str) -> FixedClock:
+    """A clock fixed on ``day`` at the hour of the daily run, in the club's time zone."""
+    at = dt.datetime.combine(day, dt.time(DAILY_RUN_HOUR), tzinfo=ZoneInfo(club_timezone))
+    return FixedClock(at)
+
+
+def _outbox_line(message: OutboxMessage) -> str:
+    if message.notice is None:
+        mode = message.mode.value if message.mode is not None else "-"
+        return f"event {message.kind.value}: member {message.member_id}, mode {mode}"
+    return f"notice {message.notice.kind.value}: {message.notice.subject}"
+
+
+def _one_member(dataset: Dataset, member_id: str, *extra: Any) -> Dataset:
+    """The network, its clubs and employees, one member's records, and ``extra`` records."""
+    changes: dict[str, Any] = {
+        kind.collection: tuple(r for r in dataset.records(kind) if r.member_id == member_id)
+        for kind in RECORD_KINDS
+        if kind.is_per_member
+    }
+    changes["members"] = tuple(m for m in dataset.members if m.id == member_id)
+    for kind in RECORD_KINDS:
+        wanted = tuple(r for r in extra if isinstance(r, kind.record_type))
+        if wanted:
+            changes[kind.collection] = wanted
+    return attrs.evolve(dataset, **changes)
+
+
+def _request_story(store: Any, console: Console, dataset: Dataset, location: str) -> None:
+    """An erasure request from receipt to completion, and the outbox it fills.
+
+    The request is received in the demo database today. The daily runs that
+    follow happen on later days: they run on an in-memory copy of the member's
+    records with a clock set to each day, so that the demo database stays true
+    to today (the request open, the contract running).
+    """
+    member_id = data.BLOCKED_MEMBER
+    received = RequestDesk(store.unit_of_work).receive(
+        member_id, actor=data.ACTOR, channel=RequestChannel.EMAIL
+    )
+    assert isinstance(received, RequestReceived)
+    request = received.request
+    expected = received.expected_on
+    assert expected is not None
+    codes = ", ".join(received.eligibility.blocker_codes)
+    console.print(
+        f"  Employee {data.ACTOR} registers the request received by e-mail today "
+        f"({request.received_on}): request {request.id}."
+    )
+    console.print(
+        f"  Deadline (one month): [bold]{request.current_deadline}[/]; blocked by "
+        f"[red]{codes}[/]; expected on [bold]{expected}[/], the day after the contract ends."
+    )
+    console.print("  The notice to the member, written to the outbox in the same transaction:")
+    for notice in received.notices:
+        console.print(f"    [bold]{escape(notice.subject)}[/]")
+        for line in notice.body.splitlines():
+            console.print(f"    {line}" if line else "", markup=False, highlight=False)
+
+    with store.unit_of_work() as uow:
+        pending = list(uow.outbox.pending())
+    events = sum(1 for m in pending if m.kind is OutboxKind.MEMBER_ANONYMIZED)
+    console.print(
+        f"  The outbox holds {len(pending)} messages for the host to deliver: {events} "
+        "member_anonymized events (one per anonymization above, to pass on to the payment "
+        f"provider, newsletter and access control) and {len(pending) - events} notice."
+    )
+
+    console.print(
+        "  The demo cannot move the clock: the next daily runs (request process) go on "
+        f"simulated days, on an in-memory copy of {member_id}'s records, so that the demo "
+        "database stays as it is today."
+    )
+    mine = [m for m in pending if m.request_id == request.id]
+    copy = InMemoryStore(_one_member(dataset, member_id, request, *mine))
+    timezone = next(c.timezone for c in dataset.clubs if c.id == request.club_id)
+    day_before = request.current_deadline - dt.timedelta(days=1)
+    report = RequestProcessor(copy.unit_of_work, clock=_morning(day_before, timezone)).run()
+    (waiting,) = report.still_open
+    assert report.reminders == 1
+    console.print(
+        f"  {day_before}, the day before the deadline, the daily run finds "
+        f"{', '.join(waiting.blockers)} still there: it writes the 'refused' notice (why not "
+        "yet, until when, and the right to complain to the supervisory authority, PUODO) and "
+        "reminds the club that the deadline is near."
+    )
+    report = RequestProcessor(copy.unit_of_work, clock=_morning(expected, timezone)).run()
+    assert report.completed == (request.id,)
+    console.print(
+        f"  {expected}, the day after the contract ends, the daily run anonymizes {member_id} "
+        "(audit mode 'request', no employee) and [green]completes the request[/], without a "
+        "second request from the member. The copy's outbox then holds, for this request:"
+    )
+    with copy.unit_of_work() as uow:
+        messages = sorted(
+            uow.outbox.of_request(request.id), key=lambda m: (m.created_at, m.notice is not None)
+        )
+    for message in messages:
+        console.print(f"    {_outbox_line(message)}", markup=False, highlight=False)
+    console.print(
+        "  The host delivers them, then marks them delivered (outbox ack). In the demo "
+        f"database: member-anonymization --db {location} request show {request.id}"
+    )

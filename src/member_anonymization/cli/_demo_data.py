@@ -360,7 +360,13 @@ def build_demo_dataset(*, today: dt.date, members: int = 300, seed: int = 2019) 
         Employee(
             id="e1",
             name="Anna Recepcja",
-            permissions=frozenset({Permission.ANONYMIZE_MEMBER, Permission.EXPORT_MEMBER_DATA}),
+            permissions=frozenset(
+                {
+                    Permission.ANONYMIZE_MEMBER,
+                    Permission.EXPORT_MEMBER_DATA,
+                    Permission.HANDLE_ERASURE_REQUESTS,
+                }
+            ),
         ),
         Employee(
             id="e2", name="Piotr Kierownik", permissions=frozenset({Permission.EXPORT_MEMBER_DATA})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.markup import escape
@@ -33,6 +33,7 @@ from member_anonymization.erasure import (
     RequestView,
     RequestWithdrawn,
 )
+from member_anonymization.errors import FutureDateError
 from member_anonymization.messages import Language, text
 
 from . import _render
@@ -103,15 +104,21 @@ def _day(value: dt.date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _not_permitted(result: RequestNotPermitted, as_json: bool, subject: dict[str, Any]) -> None:
+def _not_permitted(
+    result: RequestNotPermitted, as_json: bool, subject: dict[str, Any], lang: Language
+) -> NoReturn:
     if as_json:
         _render.print_json(
             out, {**subject, "status": result.status, "permission": result.permission.value}
         )
     else:
         err.print(
-            f"Employee {result.actor_id} does not have the permission "
-            f"'{result.permission.value}'; nothing was changed.",
+            text(
+                "cli.request.not_permitted",
+                lang,
+                actor_id=result.actor_id,
+                permission=result.permission.value,
+            ),
             markup=False,
         )
     raise typer.Exit(EXIT_REFUSED)
@@ -143,12 +150,20 @@ def add(
         language: Language = lang.value
         via = _enum_value(RequestChannel, channel, "--channel")
         when = _parse_instant(received_at)
-        result = _desk(ctx, language).receive(
-            member_id, actor=actor, received_at=when, channel=via, anonymize=anonymize
-        )
+        try:
+            result = _desk(ctx, language).receive(
+                member_id, actor=actor, received_at=when, channel=via, anonymize=anonymize
+            )
+        except FutureDateError:
+            if when is None:
+                raise
+            fail(
+                f"--received-at {when.isoformat()} is later than now: a request cannot be "
+                "received in the future"
+            )
         match result:
             case RequestNotPermitted():
-                _not_permitted(result, as_json, {"member_id": member_id})
+                _not_permitted(result, as_json, {"member_id": member_id}, language)
             case RequestAlreadyOpen(request=existing):
                 if as_json:
                     _render.print_json(
@@ -398,13 +413,20 @@ def _print_details(details: RequestDetails, lang: Language) -> None:
         ),
         markup=False,
     )
+    if not request.is_open:
+        key = "cli.request.dates_closed"
+    elif view.overdue:
+        key = "cli.request.dates_overdue"
+    else:
+        key = "cli.request.dates"
     out.print(
         text(
-            "cli.request.dates",
+            key,
             lang,
             received_on=request.received_on,
             deadline=request.current_deadline,
             days_left=view.days_left,
+            days=-view.days_left,
         ),
         markup=False,
     )
@@ -497,8 +519,7 @@ def _print_change(
     lang: Language,
 ) -> None:
     if isinstance(result, RequestNotPermitted):
-        _not_permitted(result, as_json, {"request_id": request_id})
-        return
+        _not_permitted(result, as_json, {"request_id": request_id}, lang)
     request = result.request
     payload: dict[str, Any] = {
         "request_id": request.id,
