@@ -168,6 +168,7 @@ def test_unusable_urls_are_refused_without_the_password(target: str, reason: str
 
 def test_the_store_shows_its_url_without_the_password() -> None:
     """`SqlStore.url` and its repr hide the password."""
+    pytest.importorskip("psycopg", reason="a PostgreSQL URL needs the psycopg driver")
     store = SqlStore.open("postgresql://member:s3cret-pw@127.0.0.1:1/none")
     try:
         assert "s3cret" not in store.url

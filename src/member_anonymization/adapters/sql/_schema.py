@@ -61,6 +61,12 @@ __all__ = [
 SCHEMA_VERSION: Final = 2
 """The version of the reference schema this release creates and works with."""
 
+SCHEMA_LOCK_KEY: Final = 7236112938541105
+"""PostgreSQL advisory lock held while the schema is created or migrated."""
+
+LOAD_LOCK_KEY: Final = 7236112938541106
+"""PostgreSQL advisory lock held while a dataset file is loaded (one load at a time)."""
+
 SCHEMA_COMPONENT: Final = "member_anonymization"
 """The row of ``schema_version`` that holds :data:`SCHEMA_VERSION`."""
 
@@ -532,7 +538,7 @@ def create_schema(conn: Connection) -> bool:
     """
     if conn.dialect.name == "postgresql":
         # Serialize concurrent create_schema() calls on the same database.
-        conn.execute(text("SELECT pg_advisory_xact_lock(7236112938541105)"))
+        conn.execute(text(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})"))
     found = read_schema_version(conn)
     if found is not None and found > SCHEMA_VERSION:
         raise SchemaVersionError(found, SCHEMA_VERSION)

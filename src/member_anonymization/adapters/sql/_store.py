@@ -28,6 +28,7 @@ from member_anonymization.adapters.sql._residue import (
     wal_status,
 )
 from member_anonymization.adapters.sql._schema import (
+    LOAD_LOCK_KEY,
     create_schema,
     read_schema_version,
     require_schema,
@@ -182,7 +183,7 @@ class SqlStore:
         with self._connect() as conn, conn.begin():
             if self.dialect == "postgresql":
                 # One load at a time: the checks must still hold at the insert.
-                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7236112938541106)")
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOAD_LOCK_KEY})")
             return load_dataset(conn, source)
 
     def dump(self) -> Dataset:
