@@ -93,12 +93,18 @@ class Step:
 
 
 def run_all(store: Store, plan: tuple[Attempt, ...]) -> list[Step]:
-    """Make every attempt in turn, keeping the snapshots around each."""
+    """Make every attempt in turn, keeping the snapshots around each.
+
+    Nothing touches the store between two attempts, so the snapshot after one
+    is the snapshot before the next.
+    """
     steps: list[Step] = []
+    before = store.snapshot()
     for attempt in plan:
-        before = store.snapshot()
         result = run(store, attempt)
-        steps.append(Step(attempt, result, before, store.snapshot()))
+        after = store.snapshot()
+        steps.append(Step(attempt, result, before, after))
+        before = after
     return steps
 
 
@@ -284,6 +290,9 @@ def test_failure_at_any_call_leaves_store_unchanged(
     """Whichever repository call fails, the store is exactly as before."""
     dataset, (attempt,) = scenario
     probe = make_store(dataset)
+    # Every store below is loaded with the same dataset: the probe's content
+    # before its run is what each of them holds before its failure.
+    original = probe.snapshot()
     calls_before = len(probe.calls)
     expected = run(probe, attempt, id_factory=counter_ids())
     calls = len(probe.calls) - calls_before
@@ -291,13 +300,13 @@ def test_failure_at_any_call_leaves_store_unchanged(
     assert calls > 0
     for k in range(1, calls + 1):
         store = make_store(dataset)
-        original = store.snapshot()
         store.fail_on_call(k)
         with pytest.raises(InjectedFailure):
             run(store, attempt, id_factory=counter_ids())
         store.heal()
-        assert store.snapshot() == original, f"call {k} of {calls} left changes"
-        assert unstructure_dataset(store.snapshot()) == unstructure_dataset(original)
+        after_failure = store.snapshot()
+        assert after_failure == original, f"call {k} of {calls} left changes"
+        assert unstructure_dataset(after_failure) == unstructure_dataset(original)
         # The store is still usable and gives the undisturbed answer.
         assert run(store, attempt, id_factory=counter_ids()) == expected
         assert store.snapshot() == expected_end
