@@ -137,10 +137,8 @@ def of_member(records: tuple[Any, ...], member_id: str) -> tuple[Any, ...]:
 def test_invoices_and_receipts_never_change(make_store: MakeStore, scenario: Scenario) -> None:
     """Invoices and receipts are exactly as issued, whatever is anonymized."""
     dataset, plan = scenario
-    store = make_store(dataset)
-    before = store.snapshot()
-    run_all(store, plan)
-    after = store.snapshot()
+    steps = run_all(make_store(dataset), plan)
+    before, after = steps[0].before, steps[-1].after
     assert after.invoices == before.invoices
     assert after.receipts == before.receipts
     file_before, file_after = unstructure_dataset(before), unstructure_dataset(after)
@@ -172,11 +170,9 @@ def test_refused_or_not_permitted_changes_nothing(
 def test_no_original_personal_value_survives(make_store: MakeStore, scenario: Scenario) -> None:
     """No personal value or photo byte of an anonymized member survives outside accounting."""
     dataset, plan = scenario
-    store = make_store(dataset)
-    original = store.snapshot()
+    steps = run_all(make_store(dataset), plan)
+    original, final = steps[0].before, steps[-1].after
     traces = {m.id: Traces.of(m) for m in original.members}
-    steps = run_all(store, plan)
-    final = store.snapshot()
     for step in steps:
         if not isinstance(step.result, Anonymized):
             continue
@@ -201,9 +197,8 @@ def test_no_original_personal_value_survives(make_store: MakeStore, scenario: Sc
 def test_delete_all_notes_removes_every_note(make_store: MakeStore, scenario: Scenario) -> None:
     """With delete_all_notes, no note survives, even one quoting personal data."""
     dataset, plan = scenario
-    store = make_store(dataset)
-    traces = {m.id: Traces.of(m) for m in store.snapshot().members}
-    steps = run_all(store, plan)
+    steps = run_all(make_store(dataset), plan)
+    traces = {m.id: Traces.of(m) for m in steps[0].before.members}
     assert isinstance(steps[0].result, Anonymized)
     for step in steps:
         if isinstance(step.result, Anonymized):
@@ -232,10 +227,8 @@ def test_default_options_keep_general_notes(make_store: MakeStore, scenario: Sce
 def test_statistics_unchanged(make_store: MakeStore, scenario: Scenario) -> None:
     """Active members, visits and class attendance per month stay exactly the same."""
     dataset, plan = scenario
-    store = make_store(dataset)
-    before = statistics(store.snapshot())
-    run_all(store, plan)
-    assert statistics(store.snapshot()) == before
+    steps = run_all(make_store(dataset), plan)
+    assert statistics(steps[-1].after) == statistics(steps[0].before)
 
 
 @given(dataset=datasets(), data=st.data())
