@@ -1,13 +1,19 @@
 # The two commands of the README: `make demo` and `make test`.
 # Both create the virtual environment in .venv when it is missing.
 # `make docs` builds the documentation site into docs/_build/html.
+# `make test-thorough` runs the tests with 1,000 examples per property (long).
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck pytest docs venv clean
+# pytest-xdist workers: one per core (at most 4, to spare the PostgreSQL server's
+# connections); WORKERS=0 runs everything in one process.
+WORKERS ?= auto
+PYTEST  := $(BIN)/python -m pytest -n $(WORKERS) --maxprocesses 4 --dist loadgroup
+
+.PHONY: demo test test-thorough lint typecheck pytest docs venv clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -22,22 +28,35 @@ demo: $(STAMP)
 	$(BIN)/member-anonymization demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples benchmarks docs/conf.py docs/conftest.py
-	$(BIN)/ruff format --check src tests examples benchmarks docs/conf.py docs/conftest.py
+	$(BIN)/ruff check src tests examples benchmarks conftest.py docs/conf.py docs/conftest.py
+	$(BIN)/ruff format --check src tests examples benchmarks conftest.py docs/conf.py docs/conftest.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src examples
 
 # The pytest run includes the documentation's examples (docs/conftest.py).
 pytest: $(STAMP)
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 # The documentation site, with every warning an error. -E rereads every page, so that
 # a warning of an unchanged page fails the build again.
 docs: $(STAMP)
 	$(BIN)/sphinx-build -E -W --keep-going -b html docs docs/_build/html -q
 
-test: lint typecheck docs pytest
+# lint, typecheck, docs and pytest in this order (the first failure stops the
+# run); the total wall time, venv creation included, is printed in any case.
+test:
+	@start=$$(date +%s); status=0; \
+	$(MAKE) --no-print-directory lint typecheck docs pytest || status=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s"; \
+	exit $$status
+
+# The same tests with the `thorough` hypothesis profile (tests/conftest.py).
+test-thorough: $(STAMP)
+	@start=$$(date +%s); status=0; \
+	HYPOTHESIS_PROFILE=thorough $(PYTEST) || status=$$?; \
+	echo "make test-thorough: $$(( $$(date +%s) - start )) s"; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis docs/_build

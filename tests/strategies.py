@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
 import string
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -105,15 +106,45 @@ CLASS_NAMES: Final = ("Zumba", "Yoga", "Spinning", "Pilates", "Crossfit")
 _FREE_TEXT: Final = string.ascii_lowercase + string.digits + " .,ąęółżźćń"
 _LETTERS: Final = string.ascii_uppercase
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+# ------------------------------------------------------------------ reuse
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _reused(make: Callable[P, st.SearchStrategy[T]]) -> Callable[P, st.SearchStrategy[T]]:
+    """Hand out one strategy object per distinct set of arguments (lists taken as tuples).
+
+    Hypothesis validates every new strategy object and works out its label on
+    its first draw, and :func:`datasets` asks for the same strategies (the same
+    ids, the same clubs) over and over: reusing them makes generating a dataset
+    several times faster. What is drawn, and so every example, stays the same.
+    """
+    cached = functools.lru_cache(maxsize=4096)(make)
+
+    @functools.wraps(make)
+    def reuse(*args: P.args, **kwargs: P.kwargs) -> st.SearchStrategy[T]:
+        frozen = {name: _frozen(value) for name, value in kwargs.items()}
+        return cached(*map(_frozen, args), **frozen)  # type: ignore[arg-type]
+
+    return reuse
+
 
 # --------------------------------------------------------------------------- values
 
 
+@_reused
 def days(start: dt.date = WINDOW_START, end: dt.date = WINDOW_END) -> st.SearchStrategy[dt.date]:
     """Dates in the window (or between ``start`` and ``end``)."""
     return st.dates(min_value=start, max_value=end)
 
 
+@_reused
 def instants(
     start: dt.date = WINDOW_START, end: dt.date = WINDOW_END
 ) -> st.SearchStrategy[dt.datetime]:
@@ -125,36 +156,43 @@ def instants(
     )
 
 
+@_reused
 def money(min_cents: int = 0, max_cents: int = 100_000) -> st.SearchStrategy[Decimal]:
     """An amount with exactly two decimal places."""
     return st.integers(min_cents, max_cents).map(lambda cents: Decimal(cents).scaleb(-2))
 
 
+@_reused
 def free_texts(min_size: int = 0, max_size: int = 30) -> st.SearchStrategy[str]:
     """Free text that can never hold a personal value."""
     return st.text(alphabet=_FREE_TEXT, min_size=min_size, max_size=max_size)
 
 
+@_reused
 def labels(prefix: str) -> st.SearchStrategy[str]:
     """A non-blank name such as ``"Club KXQ"`` (never a personal value)."""
     return st.text(alphabet=_LETTERS, min_size=1, max_size=5).map(lambda s: f"{prefix} {s}")
 
 
+@_reused
 def currencies() -> st.SearchStrategy[str]:
     """An ISO 4217 code."""
     return st.sampled_from(CURRENCIES)
 
 
+@_reused
 def _personal(field: str, member_id: str) -> st.SearchStrategy[str]:
     return st.text(alphabet=_LETTERS, min_size=1, max_size=6).map(
         lambda s: f"{PERSONAL_PREFIX}{field}-{member_id}-{s}"
     )
 
 
+@_reused
 def _optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.none() | strategy
 
 
+@_reused
 def _on_or_after(day: dt.date) -> st.SearchStrategy[dt.date]:
     """A date from ``day`` on; the day itself and the next one often."""
     return st.sampled_from((day, day + dt.timedelta(days=1))) | days(
@@ -165,16 +203,19 @@ def _on_or_after(day: dt.date) -> st.SearchStrategy[dt.date]:
 # ------------------------------------------------------------------ organisation
 
 
+@_reused
 def networks() -> st.SearchStrategy[Network]:
     """A network of clubs."""
     return st.builds(Network, id=st.just("net-1"), name=labels("Network"))
 
 
+@_reused
 def retention_settings() -> st.SearchStrategy[RetentionSetting]:
     """A retention setting of 1 to 36 months."""
     return st.builds(RetentionSetting, months_after_contract_end=st.integers(1, 36))
 
 
+@_reused
 def clubs(club_id: str = "c1") -> st.SearchStrategy[Club]:
     """A club: any time zone, with or without debt collection and retention."""
     return st.builds(
@@ -187,6 +228,7 @@ def clubs(club_id: str = "c1") -> st.SearchStrategy[Club]:
     )
 
 
+@_reused
 def employees(employee_id: str = "e1") -> st.SearchStrategy[Employee]:
     """An employee with any set of permissions (possibly none)."""
     return st.builds(
@@ -210,6 +252,7 @@ _PERMISSION_SETS: Final[tuple[frozenset[Permission], ...]] = (
 # ------------------------------------------------------------------------ members
 
 
+@_reused
 def addresses(member_id: str = "m1") -> st.SearchStrategy[Address]:
     """A postal address made of recognizable personal values."""
     return st.builds(
@@ -221,12 +264,14 @@ def addresses(member_id: str = "m1") -> st.SearchStrategy[Address]:
     )
 
 
+@_reused
 def birth_dates(serial: int = 0) -> st.SearchStrategy[dt.date]:
     """A birth date, disjoint for different serials and from every other date."""
     year = 1940 + (serial % 9) * 7
     return st.dates(min_value=dt.date(year, 1, 1), max_value=dt.date(year + 6, 12, 31))
 
 
+@_reused
 def personal_data(member_id: str = "m1", serial: int = 0) -> st.SearchStrategy[PersonalData]:
     """A member's personal data; optional fields may be missing."""
     return st.builds(
@@ -241,6 +286,7 @@ def personal_data(member_id: str = "m1", serial: int = 0) -> st.SearchStrategy[P
     )
 
 
+@_reused
 def photos(member_id: str = "m1") -> st.SearchStrategy[BinaryContent]:
     """A photo whose bytes are recognizable as the member's."""
     return st.builds(
@@ -252,6 +298,7 @@ def photos(member_id: str = "m1") -> st.SearchStrategy[BinaryContent]:
     )
 
 
+@_reused
 @st.composite
 def members(
     draw: st.DrawFn,
@@ -286,6 +333,7 @@ def members(
 # ---------------------------------------------------------------------- contracts
 
 
+@_reused
 @st.composite
 def contracts(
     draw: st.DrawFn,
@@ -324,6 +372,7 @@ def contracts(
 # ------------------------------------------------------------------------ finance
 
 
+@_reused
 def wallets(member_id: str = "m1") -> st.SearchStrategy[Wallet]:
     """A wallet with a negative, zero or positive balance."""
     return st.builds(
@@ -334,6 +383,7 @@ def wallets(member_id: str = "m1") -> st.SearchStrategy[Wallet]:
     )
 
 
+@_reused
 @st.composite
 def collection_cases(
     draw: st.DrawFn,
@@ -353,6 +403,7 @@ def collection_cases(
     )
 
 
+@_reused
 @st.composite
 def installments(
     draw: st.DrawFn,
@@ -379,6 +430,7 @@ def installments(
     )
 
 
+@_reused
 @st.composite
 def purchases(
     draw: st.DrawFn,
@@ -400,6 +452,7 @@ def purchases(
     )
 
 
+@_reused
 def invoice_lines() -> st.SearchStrategy[InvoiceLine]:
     """One invoice line."""
     return st.builds(
@@ -428,6 +481,7 @@ def buyers(draw: st.DrawFn, *, member_id: str = "m1") -> Buyer:
     return _buyer(draw(personal_data(member_id)))
 
 
+@_reused
 @st.composite
 def invoices(
     draw: st.DrawFn,
@@ -453,6 +507,7 @@ def invoices(
     )
 
 
+@_reused
 @st.composite
 def receipts(
     draw: st.DrawFn,
@@ -481,6 +536,7 @@ def receipts(
 # ------------------------------------------------------------------ activity records
 
 
+@_reused
 @st.composite
 def visits(
     draw: st.DrawFn,
@@ -501,6 +557,7 @@ def visits(
     )
 
 
+@_reused
 def class_bookings(
     booking_id: str = "b1", member_id: str = "m1", club_ids: Sequence[str] = ("c1",)
 ) -> st.SearchStrategy[ClassBooking]:
@@ -516,6 +573,7 @@ def class_bookings(
     )
 
 
+@_reused
 def measurements(
     measurement_id: str = "ms1", member_id: str = "m1"
 ) -> st.SearchStrategy[Measurement]:
@@ -530,6 +588,7 @@ def measurements(
     )
 
 
+@_reused
 def exercises(exercise_id: str = "x1", member_id: str = "m1") -> st.SearchStrategy[Exercise]:
     """A planned exercise, its optional fields maybe missing."""
     return st.builds(
@@ -544,6 +603,7 @@ def exercises(exercise_id: str = "x1", member_id: str = "m1") -> st.SearchStrate
     )
 
 
+@_reused
 def notes(
     note_id: str = "n1",
     member_id: str = "m1",
@@ -562,6 +622,7 @@ def notes(
     )
 
 
+@_reused
 def log_entries(
     entry_id: str = "l1", member_id: str = "m1", *, texts: st.SearchStrategy[str] | None = None
 ) -> st.SearchStrategy[LogEntry]:
@@ -575,6 +636,7 @@ def log_entries(
     )
 
 
+@_reused
 def documents(
     document_id: str = "d1", member_id: str = "m1", *, names: st.SearchStrategy[str] | None = None
 ) -> st.SearchStrategy[Document]:
@@ -599,6 +661,7 @@ STAFF_ACTIONS: Final = (
 """The blocker codes whose clearing needs staff: a ``request_action`` reminder names one."""
 
 
+@_reused
 def reminders(
     reminder_id: str = "rem1",
     member_id: str = "m1",
@@ -637,6 +700,7 @@ def reminders(
     return st.one_of(options)
 
 
+@_reused
 def removal_counts() -> st.SearchStrategy[RemovalCounts]:
     """Counts of removed records."""
     n = st.integers(0, 5)
@@ -652,6 +716,7 @@ def removal_counts() -> st.SearchStrategy[RemovalCounts]:
     )
 
 
+@_reused
 @st.composite
 def audit_entries(
     draw: st.DrawFn,

@@ -88,12 +88,18 @@ class Step:
 
 
 def run_all(store: Store, plan: tuple[Attempt, ...]) -> list[Step]:
-    """Make every attempt in turn, keeping the snapshots around each."""
+    """Make every attempt in turn, keeping the snapshots around each.
+
+    Nothing touches the store between two attempts, so the snapshot after one
+    is the snapshot before the next.
+    """
     steps: list[Step] = []
+    before = store.snapshot()
     for attempt in plan:
-        before = store.snapshot()
         result = run(store, attempt)
-        steps.append(Step(attempt, result, before, store.snapshot()))
+        after = store.snapshot()
+        steps.append(Step(attempt, result, before, after))
+        before = after
     return steps
 
 
@@ -126,10 +132,8 @@ def of_member(records: tuple[Any, ...], member_id: str) -> tuple[Any, ...]:
 def test_invoices_and_receipts_never_change(make_store: MakeStore, scenario: Scenario) -> None:
     """Invoices and receipts are exactly as issued, whatever is anonymized."""
     dataset, plan = scenario
-    store = make_store(dataset)
-    before = store.snapshot()
-    run_all(store, plan)
-    after = store.snapshot()
+    steps = run_all(make_store(dataset), plan)
+    before, after = steps[0].before, steps[-1].after
     assert after.invoices == before.invoices
     assert after.receipts == before.receipts
     file_before, file_after = unstructure_dataset(before), unstructure_dataset(after)
@@ -161,11 +165,9 @@ def test_refused_or_not_permitted_changes_nothing(
 def test_no_original_personal_value_survives(make_store: MakeStore, scenario: Scenario) -> None:
     """No personal value or photo byte of an anonymized member survives outside accounting."""
     dataset, plan = scenario
-    store = make_store(dataset)
-    original = store.snapshot()
+    steps = run_all(make_store(dataset), plan)
+    original, final = steps[0].before, steps[-1].after
     traces = {m.id: Traces.of(m) for m in original.members}
-    steps = run_all(store, plan)
-    final = store.snapshot()
     for step in steps:
         if not isinstance(step.result, Anonymized):
             continue
@@ -190,9 +192,8 @@ def test_no_original_personal_value_survives(make_store: MakeStore, scenario: Sc
 def test_delete_all_notes_removes_every_note(make_store: MakeStore, scenario: Scenario) -> None:
     """With delete_all_notes, no note survives, even one quoting personal data."""
     dataset, plan = scenario
-    store = make_store(dataset)
-    traces = {m.id: Traces.of(m) for m in store.snapshot().members}
-    steps = run_all(store, plan)
+    steps = run_all(make_store(dataset), plan)
+    traces = {m.id: Traces.of(m) for m in steps[0].before.members}
     assert isinstance(steps[0].result, Anonymized)
     for step in steps:
         if isinstance(step.result, Anonymized):
@@ -221,10 +222,8 @@ def test_default_options_keep_general_notes(make_store: MakeStore, scenario: Sce
 def test_statistics_unchanged(make_store: MakeStore, scenario: Scenario) -> None:
     """Active members, visits and class attendance per month stay exactly the same."""
     dataset, plan = scenario
-    store = make_store(dataset)
-    before = statistics(store.snapshot())
-    run_all(store, plan)
-    assert statistics(store.snapshot()) == before
+    steps = run_all(make_store(dataset), plan)
+    assert statistics(steps[-1].after) == statistics(steps[0].before)
 
 
 @given(dataset=datasets(), data=st.data())
@@ -279,6 +278,9 @@ def test_failure_at_any_call_leaves_store_unchanged(
     """Whichever repository call fails, the store is exactly as before."""
     dataset, (attempt,) = scenario
     probe = make_store(dataset)
+    # Every store below is loaded with the same dataset: the probe's content
+    # before its run is what each of them holds before its failure.
+    original = probe.snapshot()
     calls_before = len(probe.calls)
     expected = run(probe, attempt, id_factory=counter_ids())
     calls = len(probe.calls) - calls_before
@@ -286,13 +288,13 @@ def test_failure_at_any_call_leaves_store_unchanged(
     assert calls > 0
     for k in range(1, calls + 1):
         store = make_store(dataset)
-        original = store.snapshot()
         store.fail_on_call(k)
         with pytest.raises(InjectedFailure):
             run(store, attempt, id_factory=counter_ids())
         store.heal()
-        assert store.snapshot() == original, f"call {k} of {calls} left changes"
-        assert unstructure_dataset(store.snapshot()) == unstructure_dataset(original)
+        after_failure = store.snapshot()
+        assert after_failure == original, f"call {k} of {calls} left changes"
+        assert unstructure_dataset(after_failure) == unstructure_dataset(original)
         # The store is still usable and gives the undisturbed answer.
         assert run(store, attempt, id_factory=counter_ids()) == expected
         assert store.snapshot() == expected_end
