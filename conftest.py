@@ -27,6 +27,11 @@ GROUPS: Final = {
     "tests/integration/test_sql_concurrency.py::": "concurrency",
     "tests/integration/test_sweep_concurrency.py::": "concurrency",
     "tests/integration/test_sweep_kill.py::": "concurrency",
+    "tests/integration/test_request_concurrency.py::": "concurrency",
+    "tests/integration/test_sql_busy.py::": "concurrency",
+    "tests/integration/test_read_paths.py::": "concurrency",
+    # Byte scans of database files around server-wide checkpoints.
+    "tests/integration/test_sql_residue.py::": "residue",
 }
 """Test-id prefixes of the tests that run together, and the name of their group."""
 
