@@ -20,7 +20,10 @@ How it meets the protocols' rules:
 * **Batches.** Deletions are one ``DELETE ... WHERE osoba_id IN (...)
   RETURNING osoba_id`` per chunk of ids, counted per member; ``load_facts``
   runs six queries per chunk of members, whatever its size; ``due_members`` is
-  one query.
+  one query; so are ``requests.open_for`` and ``outbox.mark_delivered`` per
+  chunk of ids.
+* **One open request per member**: a partial unique index on
+  ``wnioski_rodo (osoba_id) WHERE status = 'OTWARTY'``.
 * **Invoices and receipts** are only ever read.
 """
 
@@ -45,6 +48,7 @@ from typing import Any, Final, Self, TypeVar
 from examples.gym_app import mapping as m
 from examples.gym_app.app import connect
 from member_anonymization.domain import (
+    AuditAction,
     AuditEntry,
     ClassBooking,
     Club,
@@ -52,6 +56,7 @@ from member_anonymization.domain import (
     Document,
     Employee,
     EmployeeId,
+    ErasureRequest,
     Exercise,
     Invoice,
     LogEntry,
@@ -60,9 +65,11 @@ from member_anonymization.domain import (
     MemberId,
     Note,
     NoteType,
+    OutboxMessage,
     PersonalData,
     Receipt,
     Reminder,
+    RequestStatus,
     Visit,
 )
 from member_anonymization.policy import MemberFacts
@@ -248,13 +255,18 @@ class GymRecords(_Repository):
         return self._delete_counted("notatki", member_ids, f" AND typ IN ({_marks(codes)})", codes)
 
 
+def _limited(limit: int | None) -> tuple[str, list[Any]]:
+    """A ``LIMIT`` clause and its parameter (SQLite reads a negative limit as none)."""
+    return ("", []) if limit is None else (" LIMIT ?", [max(limit, 0)])
+
+
 class GymReminders(_Repository):
     """Reminders (``przypomnienia``)."""
 
     def add(self, reminders: Sequence[Reminder]) -> None:
         """Insert the reminders."""
         self._uow.executemany(
-            "INSERT INTO przypomnienia VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO przypomnienia VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [m.reminder_columns(reminder) for reminder in reminders],
         )
 
@@ -265,9 +277,128 @@ class GymAudit(_Repository):
     def add(self, entries: Sequence[AuditEntry]) -> None:
         """Insert the entries."""
         self._uow.executemany(
-            "INSERT INTO audyt VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audyt VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [m.audit_columns(entry) for entry in entries],
         )
+
+    def anonymizations(
+        self, *, after: str | None = None, limit: int = 1000
+    ) -> Sequence[AuditEntry]:
+        """Entries of anonymizations (``akcja = 'ANONIMIZACJA'``) by id, after ``after``."""
+        action = m.ACTIONS[AuditAction.ANONYMIZE]
+        clause, params = _limited(limit)
+        rows = self._rows(
+            "SELECT * FROM audyt WHERE akcja = ? AND (? IS NULL OR id > ?) ORDER BY id" + clause,
+            [action, after, after, *params],
+        )
+        return [m.audit_from(row) for row in rows]
+
+
+class GymRequests(_Repository):
+    """The register of erasure requests (``wnioski_rodo``)."""
+
+    _OPEN: Final = m.STATUSES[RequestStatus.OPEN]
+
+    def get(self, request_id: str) -> ErasureRequest | None:
+        """The request, or ``None``."""
+        rows = self._rows("SELECT * FROM wnioski_rodo WHERE id = ?", [request_id])
+        return m.request_from(rows[0]) if rows else None
+
+    def open_for(self, member_ids: Sequence[MemberId]) -> Mapping[MemberId, ErasureRequest]:
+        """The open request of each member that has one (one query per chunk of ids)."""
+        out: dict[MemberId, ErasureRequest] = {}
+        for chunk in _chunks(_unique(member_ids)):
+            sql = f"SELECT * FROM wnioski_rodo WHERE status = ? AND osoba_id IN ({_marks(chunk)})"
+            for row in self._rows(sql, [self._OPEN, *chunk]):
+                out[row["osoba_id"]] = m.request_from(row)
+        return out
+
+    def add(self, requests: Sequence[ErasureRequest]) -> None:
+        """Insert the requests (the unique index refuses a second open one per member)."""
+        columns = ", ".join(m.REQUEST_COLUMNS)
+        marks = ", ".join(f":{column}" for column in m.REQUEST_COLUMNS)
+        self._uow.executemany(
+            f"INSERT INTO wnioski_rodo ({columns}) VALUES ({marks})",
+            [m.request_columns(request) for request in requests],
+        )
+
+    def update(self, requests: Sequence[ErasureRequest]) -> None:
+        """Overwrite every column of the stored requests, matched by id."""
+        assignments = ", ".join(f"{c} = :{c}" for c in m.REQUEST_COLUMNS if c != "id")
+        for request in requests:
+            cursor = self._uow.execute(
+                f"UPDATE wnioski_rodo SET {assignments} WHERE id = :id",
+                m.request_columns(request),
+            )
+            if cursor.rowcount != 1:
+                raise KeyError(f"no erasure request {request.id!r}")
+
+    def open_requests(
+        self, *, after: str | None = None, limit: int = 1000
+    ) -> Sequence[ErasureRequest]:
+        """Open requests by id, after ``after`` (one query, on ``wnioski_rodo_status``)."""
+        clause, params = _limited(limit)
+        rows = self._rows(
+            "SELECT * FROM wnioski_rodo WHERE status = ? AND (? IS NULL OR id > ?) ORDER BY id"
+            + clause,
+            [self._OPEN, after, after, *params],
+        )
+        return [m.request_from(row) for row in rows]
+
+    def all(self, *, status: RequestStatus | None = None) -> Iterable[ErasureRequest]:
+        """Every request (of ``status``), by id."""
+        code = None if status is None else m.STATUSES[status]
+        rows = self._rows(
+            "SELECT * FROM wnioski_rodo WHERE ? IS NULL OR status = ? ORDER BY id", [code, code]
+        )
+        return [m.request_from(row) for row in rows]
+
+
+class GymOutbox(_Repository):
+    """Events and notices the application delivers (``do_wyslania``)."""
+
+    def add(self, messages: Sequence[OutboxMessage]) -> None:
+        """Insert the messages."""
+        self._uow.executemany(
+            "INSERT INTO do_wyslania VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [m.message_columns(message) for message in messages],
+        )
+
+    def get(self, message_id: str) -> OutboxMessage | None:
+        """The message, or ``None``."""
+        rows = self._rows("SELECT * FROM do_wyslania WHERE id = ?", [message_id])
+        return m.message_from(rows[0]) if rows else None
+
+    def pending(self, *, limit: int | None = None) -> Sequence[OutboxMessage]:
+        """Messages not yet delivered, oldest first (UTC epoch seconds, then id)."""
+        clause, params = _limited(limit)
+        rows = self._rows(
+            "SELECT * FROM do_wyslania WHERE dostarczono_utc IS NULL"
+            " ORDER BY utworzono_utc, id" + clause,
+            params,
+        )
+        return [m.message_from(row) for row in rows]
+
+    def of_request(self, request_id: str) -> Sequence[OutboxMessage]:
+        """The request's messages, delivered or not, oldest first."""
+        rows = self._rows(
+            "SELECT * FROM do_wyslania WHERE wniosek_id = ? ORDER BY utworzono_utc, id",
+            [request_id],
+        )
+        return [m.message_from(row) for row in rows]
+
+    def mark_delivered(self, message_ids: Sequence[str], at: dt.datetime) -> Sequence[str]:
+        """Stamp the pending ones among ``message_ids``; return those, in the order given."""
+        utc, tz = m.epoch(at)
+        wanted = _unique(message_ids)
+        done: set[str] = set()
+        for chunk in _chunks(wanted):
+            sql = (
+                "UPDATE do_wyslania SET dostarczono_utc = ?, dostarczono_tz = ?"
+                f" WHERE dostarczono_utc IS NULL AND id IN ({_marks(chunk)}) RETURNING id"
+            )
+            done.update(row[0] for row in self._rows(sql, [utc, tz, *chunk]))
+        return [message_id for message_id in wanted if message_id in done]
 
 
 class GymClubs(_Repository):
@@ -414,6 +545,8 @@ class GymUnitOfWork:
         self.accounting = GymAccounting(self)
         self.profile = GymProfile(self)
         self.retention = GymRetention(self)
+        self.requests = GymRequests(self)
+        self.outbox = GymOutbox(self)
 
     @property
     def connection(self) -> sqlite3.Connection:

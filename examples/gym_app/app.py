@@ -18,7 +18,7 @@ JAN: Final = "K-1001"
 ANNA: Final = "K-1002"
 """A member with a running contract and money in her wallet."""
 RECEPTION: Final = "P-01"
-"""An employee who may anonymize and export."""
+"""An employee who may anonymize, export and handle erasure requests."""
 TRAINER: Final = "P-02"
 """An employee without either permission."""
 
@@ -119,6 +119,7 @@ def seed(connection: sqlite3.Connection) -> None:
             [
                 (RECEPTION, "ANONIMIZACJA"),
                 (RECEPTION, "EKSPORT_DANYCH"),
+                (RECEPTION, "WNIOSKI_RODO"),
                 (RECEPTION, "SPRZEDAZ"),
                 (TRAINER, "SPRZEDAZ"),
                 (TRAINER, "GRAFIK"),

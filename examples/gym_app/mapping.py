@@ -2,7 +2,8 @@
 
 The application keeps money in grosze, days as text, instants as UTC epoch
 seconds plus an offset in minutes, and its own codes for note types,
-permissions and audit modes. Each ``*_from`` function turns one
+permissions, audit modes, and the channels, statuses and reasons of erasure
+requests. Each ``*_from`` function turns one
 :class:`sqlite3.Row` into a record; the adapter and the tests' snapshot both
 use them, so that what a reader returns and what a snapshot shows agree.
 """
@@ -28,7 +29,9 @@ from member_anonymization.domain import (
     Contract,
     Document,
     Employee,
+    ErasureRequest,
     Exercise,
+    ExtensionReason,
     Installment,
     Invoice,
     InvoiceLine,
@@ -37,12 +40,20 @@ from member_anonymization.domain import (
     Member,
     Note,
     NoteType,
+    Notice,
+    NoticeKind,
+    OutboxKind,
+    OutboxMessage,
     Permission,
     PersonalData,
     Purchase,
     Receipt,
+    RejectionReason,
     Reminder,
     RemovalCounts,
+    RequestChannel,
+    RequestExtension,
+    RequestStatus,
     RetentionSetting,
     Visit,
     Wallet,
@@ -62,14 +73,63 @@ NOTE_TYPES_BACK: Final = {code: kind for kind, code in NOTE_TYPES.items()}
 PERMISSIONS: Final = {
     "ANONIMIZACJA": Permission.ANONYMIZE_MEMBER,
     "EKSPORT_DANYCH": Permission.EXPORT_MEMBER_DATA,
+    "WNIOSKI_RODO": Permission.HANDLE_ERASURE_REQUESTS,
 }
 """The application's permission codes that the library knows; others are ignored."""
 PERMISSIONS_BACK: Final = {permission: code for code, permission in PERMISSIONS.items()}
 
-MODES: Final = {AnonymizationMode.MANUAL: "RECZNIE", AnonymizationMode.RETENTION: "RETENCJA"}
+MODES: Final = {
+    AnonymizationMode.MANUAL: "RECZNIE",
+    AnonymizationMode.RETENTION: "RETENCJA",
+    AnonymizationMode.REQUEST: "WNIOSEK",
+}
 MODES_BACK: Final = {code: mode for mode, code in MODES.items()}
 ACTIONS: Final = {AuditAction.ANONYMIZE: "ANONIMIZACJA", AuditAction.EXPORT: "EKSPORT"}
 ACTIONS_BACK: Final = {code: action for action, code in ACTIONS.items()}
+
+CHANNELS: Final = {
+    RequestChannel.DESK: "RECEPCJA",
+    RequestChannel.EMAIL: "EMAIL",
+    RequestChannel.LETTER: "LIST",
+    RequestChannel.APP: "APLIKACJA",
+    RequestChannel.OTHER: "INNY",
+}
+CHANNELS_BACK: Final = {code: channel for channel, code in CHANNELS.items()}
+STATUSES: Final = {
+    RequestStatus.OPEN: "OTWARTY",
+    RequestStatus.COMPLETED: "ZREALIZOWANY",
+    RequestStatus.WITHDRAWN: "WYCOFANY",
+    RequestStatus.REJECTED: "ODRZUCONY",
+}
+"""``wnioski_rodo.status``."""
+STATUSES_BACK: Final = {code: status for status, code in STATUSES.items()}
+EXTENSION_REASONS: Final = {
+    ExtensionReason.COMPLEXITY: "ZLOZONOSC",
+    ExtensionReason.NUMBER_OF_REQUESTS: "LICZBA_WNIOSKOW",
+}
+EXTENSION_REASONS_BACK: Final = {code: reason for reason, code in EXTENSION_REASONS.items()}
+REJECTION_REASONS: Final = {
+    RejectionReason.IDENTITY_NOT_VERIFIED: "TOZSAMOSC",
+    RejectionReason.MANIFESTLY_UNFOUNDED: "BEZZASADNY",
+    RejectionReason.EXCESSIVE: "NADMIERNY",
+}
+REJECTION_REASONS_BACK: Final = {code: reason for reason, code in REJECTION_REASONS.items()}
+
+OUTBOX_KINDS: Final = {
+    OutboxKind.MEMBER_ANONYMIZED: "ZANONIMIZOWANO",
+    OutboxKind.NOTICE: "ZAWIADOMIENIE",
+}
+"""``do_wyslania.rodzaj``."""
+OUTBOX_KINDS_BACK: Final = {code: kind for kind, code in OUTBOX_KINDS.items()}
+NOTICE_KINDS: Final = {
+    NoticeKind.RECEIVED: "PRZYJETO",
+    NoticeKind.EXTENDED: "PRZEDLUZONO",
+    NoticeKind.REFUSED: "ODMOWA",
+    NoticeKind.REJECTED: "ODRZUCONO",
+    NoticeKind.COMPLETED: "ZREALIZOWANO",
+}
+"""``do_wyslania.zawiadomienie``."""
+NOTICE_KINDS_BACK: Final = {code: kind for kind, code in NOTICE_KINDS.items()}
 
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _SECOND: Final = dt.timedelta(seconds=1)
@@ -423,6 +483,8 @@ def reminder_columns(reminder: Reminder) -> tuple[object, ...]:
         tz,
         optional_grosze(reminder.amount),
         reminder.currency,
+        reminder.request_id,
+        reminder.action,
     )
 
 
@@ -437,41 +499,47 @@ def reminder_from(row: sqlite3.Row) -> Reminder:
         created_at=instant(row["kiedy_utc"], row["kiedy_tz"]),
         amount=None if amount is None else from_grosze(amount),
         currency=row["waluta"],
+        request_id=row["wniosek_id"],
+        action=row["czynnosc"],
     )
 
 
 def audit_columns(entry: AuditEntry) -> tuple[object, ...]:
-    """An ``audyt`` row, in column order."""
+    """An ``audyt`` row, in column order (an export may have no mode and no counts)."""
     utc, tz = epoch(entry.at)
     removed = entry.removed
+    counts = (
+        (None,) * 7
+        if removed is None
+        else (
+            removed.personal_data,
+            removed.photo,
+            removed.log_entries,
+            removed.documents,
+            removed.measurements,
+            removed.exercises,
+            removed.notes,
+        )
+    )
     return (
         entry.id,
         entry.member_id,
         entry.actor_id,
         utc,
         tz,
-        MODES[entry.mode],
+        None if entry.mode is None else MODES[entry.mode],
         ACTIONS[entry.action],
-        removed.personal_data,
-        removed.photo,
-        removed.log_entries,
-        removed.documents,
-        removed.measurements,
-        removed.exercises,
-        removed.notes,
+        *counts,
+        day_text(entry.as_of),
     )
 
 
 def audit_from(row: sqlite3.Row) -> AuditEntry:
     """An ``audyt`` row."""
-    return AuditEntry(
-        id=row["id"],
-        member_id=row["osoba_id"],
-        actor_id=row["pracownik_id"],
-        at=instant(row["kiedy_utc"], row["kiedy_tz"]),
-        mode=MODES_BACK[row["tryb"]],
-        action=ACTIONS_BACK[row["akcja"]],
-        removed=RemovalCounts(
+    mode = row["tryb"]
+    removed = None
+    if row["usuniete_dane"] is not None:
+        removed = RemovalCounts(
             personal_data=row["usuniete_dane"],
             photo=row["usuniete_zdjecie"],
             log_entries=row["usuniete_log"],
@@ -479,5 +547,142 @@ def audit_from(row: sqlite3.Row) -> AuditEntry:
             measurements=row["usuniete_pomiary"],
             exercises=row["usuniete_cwiczenia"],
             notes=row["usuniete_notatki"],
-        ),
+        )
+    return AuditEntry(
+        id=row["id"],
+        member_id=row["osoba_id"],
+        actor_id=row["pracownik_id"],
+        at=instant(row["kiedy_utc"], row["kiedy_tz"]),
+        mode=None if mode is None else MODES_BACK[mode],
+        action=ACTIONS_BACK[row["akcja"]],
+        removed=removed,
+        as_of=optional_day(row["stan_na"]),
+    )
+
+
+# --------------------------------------------------------------------------- requests, outbox
+
+
+def request_columns(request: ErasureRequest) -> dict[str, object]:
+    """A ``wnioski_rodo`` row, by column name."""
+    extension = request.extension
+    received_utc, received_tz = epoch(request.received_at)
+    extended_utc, extended_tz = optional_epoch(None if extension is None else extension.at)
+    closed_utc, closed_tz = optional_epoch(request.closed_at)
+    refused_utc, refused_tz = optional_epoch(request.refusal_noticed_at)
+    reason = request.rejection_reason
+    return {
+        "id": request.id,
+        "osoba_id": request.member_id,
+        "klub_id": request.club_id,
+        "wplynal_utc": received_utc,
+        "wplynal_tz": received_tz,
+        "wplynal_dnia": day_text(request.received_on),
+        "kanal": CHANNELS[request.channel],
+        "przyjal_id": request.registered_by,
+        "status": STATUSES[request.status],
+        "termin": day_text(request.deadline),
+        "przedluzono_do": None if extension is None else day_text(extension.deadline),
+        "przedluzono_powod": None if extension is None else EXTENSION_REASONS[extension.reason],
+        "przedluzono_utc": extended_utc,
+        "przedluzono_tz": extended_tz,
+        "przedluzyl_id": None if extension is None else extension.by,
+        "zamknieto_utc": closed_utc,
+        "zamknieto_tz": closed_tz,
+        "zamknal_id": request.closed_by,
+        "powod_odrzucenia": None if reason is None else REJECTION_REASONS[reason],
+        "audyt_id": request.audit_entry_id,
+        "przypomniano_termin": int(request.reminded_near_deadline),
+        "przypomniano_po_terminie": int(request.reminded_overdue),
+        "odmowa_utc": refused_utc,
+        "odmowa_tz": refused_tz,
+    }
+
+
+REQUEST_COLUMNS: Final = tuple(
+    request_columns(
+        ErasureRequest.receive(
+            id="-",
+            member_id="-",
+            club_id="-",
+            received_at=_EPOCH,
+            received_on=_EPOCH.date(),
+            channel=RequestChannel.OTHER,
+            registered_by=None,
+        )
+    )
+)
+"""Every column of ``wnioski_rodo``, in :func:`request_columns` order."""
+
+
+def request_from(row: sqlite3.Row) -> ErasureRequest:
+    """A ``wnioski_rodo`` row."""
+    extension = None
+    if row["przedluzono_do"] is not None:
+        extension = RequestExtension(
+            deadline=day(row["przedluzono_do"]),
+            reason=EXTENSION_REASONS_BACK[row["przedluzono_powod"]],
+            at=instant(row["przedluzono_utc"], row["przedluzono_tz"]),
+            by=row["przedluzyl_id"],
+        )
+    reason = row["powod_odrzucenia"]
+    return ErasureRequest(
+        id=row["id"],
+        member_id=row["osoba_id"],
+        club_id=row["klub_id"],
+        received_at=instant(row["wplynal_utc"], row["wplynal_tz"]),
+        received_on=day(row["wplynal_dnia"]),
+        channel=CHANNELS_BACK[row["kanal"]],
+        registered_by=row["przyjal_id"],
+        status=STATUSES_BACK[row["status"]],
+        deadline=day(row["termin"]),
+        extension=extension,
+        closed_at=optional_instant(row["zamknieto_utc"], row["zamknieto_tz"]),
+        closed_by=row["zamknal_id"],
+        rejection_reason=None if reason is None else REJECTION_REASONS_BACK[reason],
+        audit_entry_id=row["audyt_id"],
+        reminded_near_deadline=bool(row["przypomniano_termin"]),
+        reminded_overdue=bool(row["przypomniano_po_terminie"]),
+        refusal_noticed_at=optional_instant(row["odmowa_utc"], row["odmowa_tz"]),
+    )
+
+
+def message_columns(message: OutboxMessage) -> tuple[object, ...]:
+    """A ``do_wyslania`` row, in column order."""
+    notice = message.notice
+    return (
+        message.id,
+        OUTBOX_KINDS[message.kind],
+        message.member_id,
+        *epoch(message.created_at),
+        message.request_id,
+        None if message.mode is None else MODES[message.mode],
+        None if notice is None else NOTICE_KINDS[notice.kind],
+        None if notice is None else notice.language,
+        None if notice is None else notice.subject,
+        None if notice is None else notice.body,
+        *optional_epoch(message.delivered_at),
+    )
+
+
+def message_from(row: sqlite3.Row) -> OutboxMessage:
+    """A ``do_wyslania`` row."""
+    notice = None
+    if row["zawiadomienie"] is not None:
+        notice = Notice(
+            kind=NOTICE_KINDS_BACK[row["zawiadomienie"]],
+            language=row["jezyk"],
+            subject=row["temat"],
+            body=row["tresc"],
+        )
+    mode = row["tryb"]
+    return OutboxMessage(
+        id=row["id"],
+        kind=OUTBOX_KINDS_BACK[row["rodzaj"]],
+        member_id=row["osoba_id"],
+        created_at=instant(row["utworzono_utc"], row["utworzono_tz"]),
+        request_id=row["wniosek_id"],
+        mode=None if mode is None else MODES_BACK[mode],
+        notice=notice,
+        delivered_at=optional_instant(row["dostarczono_utc"], row["dostarczono_tz"]),
     )

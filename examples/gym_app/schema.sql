@@ -8,6 +8,10 @@
 --   the local offset in minutes (`*_tz`).
 -- * Installments live in `payments_plan`; codes are the application's own
 --   (note types 'TRENING_ZDROWIE', permissions 'ANONIMIZACJA', ...).
+-- * What member-anonymization writes: reminders (`przypomnienia`), the audit
+--   trail (`audyt`), the register of GDPR erasure requests (`wnioski_rodo`,
+--   "RODO" being the GDPR's Polish name) and the outbox of events and notices
+--   the application delivers (`do_wyslania`).
 
 CREATE TABLE siec (
     id    TEXT PRIMARY KEY,
@@ -214,29 +218,91 @@ CREATE TABLE dokumenty (
 CREATE INDEX dokumenty_osoba ON dokumenty (osoba_id);
 
 CREATE TABLE przypomnienia (
-    id        TEXT PRIMARY KEY,
-    osoba_id  TEXT NOT NULL REFERENCES people (id),
-    klub_id   TEXT NOT NULL REFERENCES kluby (id),
-    rodzaj    TEXT NOT NULL,
-    kiedy_utc INTEGER NOT NULL,
-    kiedy_tz  INTEGER NOT NULL,
-    kwota_gr  INTEGER,
-    waluta    TEXT
+    id         TEXT PRIMARY KEY,
+    osoba_id   TEXT NOT NULL REFERENCES people (id),
+    klub_id    TEXT NOT NULL REFERENCES kluby (id),
+    rodzaj     TEXT NOT NULL,
+    kiedy_utc  INTEGER NOT NULL,
+    kiedy_tz   INTEGER NOT NULL,
+    kwota_gr   INTEGER,
+    waluta     TEXT,
+    wniosek_id TEXT REFERENCES wnioski_rodo (id),  -- the erasure request it is about
+    czynnosc   TEXT  -- what staff must do for that request (a blocker code)
 );
 
 CREATE TABLE audyt (
     id                 TEXT PRIMARY KEY,
     osoba_id           TEXT NOT NULL REFERENCES people (id),
-    pracownik_id       TEXT REFERENCES people (id),  -- NULL: the retention job
+    pracownik_id       TEXT REFERENCES people (id),  -- NULL: the retention job or a request run
     kiedy_utc          INTEGER NOT NULL,
     kiedy_tz           INTEGER NOT NULL,
-    tryb               TEXT NOT NULL CHECK (tryb IN ('RECZNIE', 'RETENCJA')),
+    tryb               TEXT CHECK (tryb IN ('RECZNIE', 'RETENCJA', 'WNIOSEK')),  -- NULL: an export
     akcja              TEXT NOT NULL CHECK (akcja IN ('ANONIMIZACJA', 'EKSPORT')),
-    usuniete_dane      INTEGER NOT NULL DEFAULT 0,
-    usuniete_zdjecie   INTEGER NOT NULL DEFAULT 0,
-    usuniete_log       INTEGER NOT NULL DEFAULT 0,
-    usuniete_dokumenty INTEGER NOT NULL DEFAULT 0,
-    usuniete_pomiary   INTEGER NOT NULL DEFAULT 0,
-    usuniete_cwiczenia INTEGER NOT NULL DEFAULT 0,
-    usuniete_notatki   INTEGER NOT NULL DEFAULT 0
+    usuniete_dane      INTEGER DEFAULT 0,  -- the counts are NULL for an export
+    usuniete_zdjecie   INTEGER DEFAULT 0,
+    usuniete_log       INTEGER DEFAULT 0,
+    usuniete_dokumenty INTEGER DEFAULT 0,
+    usuniete_pomiary   INTEGER DEFAULT 0,
+    usuniete_cwiczenia INTEGER DEFAULT 0,
+    usuniete_notatki   INTEGER DEFAULT 0,
+    stan_na            TEXT,  -- the day the rules were evaluated on (anonymizations)
+    CHECK (akcja = 'EKSPORT' OR (tryb IS NOT NULL AND usuniete_dane IS NOT NULL))
 );
+CREATE INDEX audyt_akcja ON audyt (akcja, id);
+
+CREATE TABLE wnioski_rodo (
+    id                       TEXT PRIMARY KEY,
+    osoba_id                 TEXT NOT NULL REFERENCES people (id),
+    klub_id                  TEXT NOT NULL REFERENCES kluby (id),  -- the club that received it
+    wplynal_utc              INTEGER NOT NULL,
+    wplynal_tz               INTEGER NOT NULL,
+    wplynal_dnia             TEXT NOT NULL,  -- the club's local date of receipt
+    kanal                    TEXT NOT NULL
+        CHECK (kanal IN ('RECEPCJA', 'EMAIL', 'LIST', 'APLIKACJA', 'INNY')),
+    przyjal_id               TEXT REFERENCES people (id),  -- NULL: the self-service app
+    status                   TEXT NOT NULL
+        CHECK (status IN ('OTWARTY', 'ZREALIZOWANY', 'WYCOFANY', 'ODRZUCONY')),
+    termin                   TEXT NOT NULL,  -- one month after wplynal_dnia
+    przedluzono_do           TEXT,  -- the one extension, if any
+    przedluzono_powod        TEXT CHECK (przedluzono_powod IN ('ZLOZONOSC', 'LICZBA_WNIOSKOW')),
+    przedluzono_utc          INTEGER,
+    przedluzono_tz           INTEGER,
+    przedluzyl_id            TEXT REFERENCES people (id),
+    zamknieto_utc            INTEGER,
+    zamknieto_tz             INTEGER,
+    zamknal_id               TEXT REFERENCES people (id),  -- NULL: a processing run
+    powod_odrzucenia         TEXT
+        CHECK (powod_odrzucenia IN ('TOZSAMOSC', 'BEZZASADNY', 'NADMIERNY')),
+    audyt_id                 TEXT REFERENCES audyt (id),  -- the anonymization that completed it
+    przypomniano_termin      INTEGER NOT NULL DEFAULT 0 CHECK (przypomniano_termin IN (0, 1)),
+    przypomniano_po_terminie INTEGER NOT NULL DEFAULT 0
+        CHECK (przypomniano_po_terminie IN (0, 1)),
+    odmowa_utc               INTEGER,  -- when the 'refused' notice was written
+    odmowa_tz                INTEGER,
+    CHECK ((przedluzono_do IS NULL) = (przedluzono_powod IS NULL)),
+    CHECK ((status = 'OTWARTY') = (zamknieto_utc IS NULL))
+);
+CREATE UNIQUE INDEX wnioski_rodo_jeden_otwarty ON wnioski_rodo (osoba_id) WHERE status = 'OTWARTY';
+CREATE INDEX wnioski_rodo_status ON wnioski_rodo (status, id);
+
+CREATE TABLE do_wyslania (
+    id              TEXT PRIMARY KEY,
+    rodzaj          TEXT NOT NULL CHECK (rodzaj IN ('ZANONIMIZOWANO', 'ZAWIADOMIENIE')),
+    osoba_id        TEXT NOT NULL REFERENCES people (id),
+    utworzono_utc   INTEGER NOT NULL,
+    utworzono_tz    INTEGER NOT NULL,
+    wniosek_id      TEXT REFERENCES wnioski_rodo (id),
+    tryb            TEXT CHECK (tryb IN ('RECZNIE', 'RETENCJA', 'WNIOSEK')),  -- events only
+    zawiadomienie   TEXT CHECK (  -- notices only: what it tells the member
+        zawiadomienie IN ('PRZYJETO', 'PRZEDLUZONO', 'ODMOWA', 'ODRZUCONO', 'ZREALIZOWANO')
+    ),
+    jezyk           TEXT,
+    temat           TEXT,
+    tresc           TEXT,
+    dostarczono_utc INTEGER,  -- NULL: still to deliver
+    dostarczono_tz  INTEGER,
+    CHECK ((rodzaj = 'ZANONIMIZOWANO') = (tryb IS NOT NULL)),
+    CHECK ((rodzaj = 'ZAWIADOMIENIE') = (zawiadomienie IS NOT NULL))
+);
+CREATE INDEX do_wyslania_oczekujace ON do_wyslania (utworzono_utc, id) WHERE dostarczono_utc IS NULL;
+CREATE INDEX do_wyslania_wniosek ON do_wyslania (wniosek_id);

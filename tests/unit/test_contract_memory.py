@@ -19,8 +19,10 @@ from member_anonymization.contract import (
     ContractCheck,
     ContractViolation,
     check_accounting_reader,
+    check_anonymization_completes_open_request,
     check_anonymization_matches_reference,
     check_audit_add,
+    check_audit_anonymizations,
     check_clubs_reader,
     check_delete_documents,
     check_delete_exercises,
@@ -34,21 +36,42 @@ from member_anonymization.contract import (
     check_employees_reader,
     check_exception_in_unit_changes_nothing,
     check_failure_at_any_call_changes_nothing,
+    check_failure_at_any_call_of_a_processing_run,
     check_load_facts_returns_network_wide_records,
     check_lock_returns_existing_ids,
     check_mark_anonymized,
     check_member_get,
+    check_open_requests_paging,
+    check_outbox_add,
+    check_outbox_mark_delivered,
+    check_outbox_of_request,
+    check_outbox_pending,
     check_profile_reader,
     check_reads_see_own_writes,
     check_refused_anonymization_changes_nothing,
     check_reminders_add,
     check_replace_personal_data,
+    check_request_processing_matches_reference,
+    check_requests_add,
+    check_requests_all,
+    check_requests_get,
+    check_requests_open_for,
+    check_requests_update,
     check_retention_sweep_matches_reference,
     check_rollback_discards_changes,
     check_unit_without_commit_changes_nothing,
     contract_dataset,
 )
-from member_anonymization.domain import Employee, MemberId, NoteType, PersonalData, Reminder
+from member_anonymization.domain import (
+    AuditEntry,
+    Employee,
+    ErasureRequest,
+    MemberId,
+    NoteType,
+    OutboxMessage,
+    PersonalData,
+    Reminder,
+)
 from member_anonymization.policy import MemberFacts
 from member_anonymization.ports import UnitOfWork
 from member_anonymization.serialization import Dataset, dataset_problems
@@ -350,6 +373,138 @@ def _read_once() -> Patch:
     return read
 
 
+def _request_without_extension(
+    uow: InMemoryUnitOfWork, original: Any, request_id: str
+) -> ErasureRequest | None:
+    del uow
+    request: ErasureRequest | None = original(request_id)
+    return None if request is None else attrs.evolve(request, extension=None)
+
+
+def _latest_request_of_each(
+    uow: InMemoryUnitOfWork, original: Any, member_ids: Sequence[MemberId]
+) -> Any:
+    del original
+    wanted = set(member_ids)
+    return {r.member_id: r for r in uow.requests.all() if r.member_id in wanted}
+
+
+def _add_without_extensions(
+    uow: InMemoryUnitOfWork, original: Any, requests: Sequence[ErasureRequest]
+) -> Any:
+    del uow
+    return original([attrs.evolve(r, extension=None) for r in requests])
+
+
+def _update_as_insert(
+    uow: InMemoryUnitOfWork, original: Any, requests: Sequence[ErasureRequest]
+) -> None:
+    del original
+    table = uow._tables().data["erasure_requests"]
+    for request in requests:
+        table[f"{request.id}-v2"] = attrs.evolve(request, id=f"{request.id}-v2")
+
+
+def _open_requests_ignoring_after(uow: InMemoryUnitOfWork, original: Any, **kwargs: Any) -> Any:
+    del uow
+    kwargs.pop("after", None)
+    return original(**kwargs)
+
+
+def _all_ignoring_status(uow: InMemoryUnitOfWork, original: Any, **kwargs: Any) -> Any:
+    del uow, kwargs
+    return original()
+
+
+def _request_updates_forget_notices(
+    uow: InMemoryUnitOfWork, original: Any, requests: Sequence[ErasureRequest]
+) -> Any:
+    del uow
+    return original([attrs.evolve(r, refusal_noticed_at=None) for r in requests])
+
+
+def _notices_in_english(
+    uow: InMemoryUnitOfWork, original: Any, messages: Sequence[OutboxMessage]
+) -> Any:
+    del uow
+    return original(
+        [
+            m if m.notice is None else attrs.evolve(m, notice=attrs.evolve(m.notice, language="en"))
+            for m in messages
+        ]
+    )
+
+
+def _outbox_order(message: OutboxMessage) -> tuple[dt.datetime, str]:
+    return (message.created_at, message.id)
+
+
+def _pending_with_delivered(
+    uow: InMemoryUnitOfWork, original: Any, *, limit: int | None = None
+) -> Any:
+    del original
+    found = sorted(uow._tables().data["outbox"].values(), key=_outbox_order)
+    return found if limit is None else found[:limit]
+
+
+def _pending_by_id(uow: InMemoryUnitOfWork, original: Any, **kwargs: Any) -> Any:
+    del uow
+    return sorted(original(**kwargs), key=lambda m: m.id)
+
+
+def _of_request_pending_only(uow: InMemoryUnitOfWork, original: Any, request_id: str) -> Any:
+    del uow
+    return [m for m in original(request_id) if m.is_pending]
+
+
+def _restamp_delivered(
+    uow: InMemoryUnitOfWork, original: Any, message_ids: Sequence[str], at: dt.datetime
+) -> Any:
+    done = original(message_ids, at)
+    table = uow._tables().data["outbox"]
+    for message_id in message_ids:
+        if message_id in table:
+            table[message_id] = attrs.evolve(table[message_id], delivered_at=at)
+    return done
+
+
+def _mark_returns_every_id(
+    uow: InMemoryUnitOfWork, original: Any, message_ids: Sequence[str], at: dt.datetime
+) -> Any:
+    del uow
+    original(message_ids, at)
+    return list(dict.fromkeys(message_ids))
+
+
+def _anonymizations_with_exports(
+    uow: InMemoryUnitOfWork, original: Any, *, after: str | None = None, limit: int = 1000
+) -> Any:
+    del original
+    entries = sorted(uow._tables().data["audit"].values(), key=lambda e: e.id)
+    return [e for e in entries if after is None or e.id > after][:limit]
+
+
+def _reminders_without_requests(
+    uow: InMemoryUnitOfWork, original: Any, reminders: Sequence[Reminder]
+) -> Any:
+    del uow
+    return original([attrs.evolve(r, request_id=None, action=None) for r in reminders])
+
+
+def _audit_without_as_of(
+    uow: InMemoryUnitOfWork, original: Any, entries: Sequence[AuditEntry]
+) -> Any:
+    del uow
+    return original([attrs.evolve(e, as_of=None) for e in entries])
+
+
+def _no_open_requests(
+    uow: InMemoryUnitOfWork, original: Any, member_ids: Sequence[MemberId]
+) -> Any:
+    del uow, original, member_ids
+    return {}
+
+
 MUTANTS: list[tuple[str, BrokenHarness, ContractCheck]] = [
     (
         "deletes every member's log",
@@ -490,6 +645,101 @@ MUTANTS: list[tuple[str, BrokenHarness, ContractCheck]] = [
         "members.get returns None",
         BrokenHarness("members.get", lambda uow, original, member_id: None),
         check_member_get,
+    ),
+    (
+        "requests.get drops the extension",
+        BrokenHarness("requests.get", _request_without_extension),
+        check_requests_get,
+    ),
+    (
+        "open_for returns closed requests too",
+        BrokenHarness("requests.open_for", _latest_request_of_each),
+        check_requests_open_for,
+    ),
+    (
+        "requests lose their extension on add",
+        BrokenHarness("requests.add", _add_without_extensions),
+        check_requests_add,
+    ),
+    (
+        "update inserts instead of replacing",
+        BrokenHarness("requests.update", _update_as_insert),
+        check_requests_update,
+    ),
+    (
+        "open_requests ignores after",
+        BrokenHarness("requests.open_requests", _open_requests_ignoring_after),
+        check_open_requests_paging,
+    ),
+    (
+        "all ignores the status",
+        BrokenHarness("requests.all", _all_ignoring_status),
+        check_requests_all,
+    ),
+    (
+        "notices lose their language",
+        BrokenHarness("outbox.add", _notices_in_english),
+        check_outbox_add,
+    ),
+    (
+        "pending includes delivered messages",
+        BrokenHarness("outbox.pending", _pending_with_delivered),
+        check_outbox_pending,
+    ),
+    (
+        "pending ordered by id",
+        BrokenHarness("outbox.pending", _pending_by_id),
+        check_outbox_pending,
+    ),
+    (
+        "of_request leaves out delivered messages",
+        BrokenHarness("outbox.of_request", _of_request_pending_only),
+        check_outbox_of_request,
+    ),
+    (
+        "mark_delivered re-stamps delivered messages",
+        BrokenHarness("outbox.mark_delivered", _restamp_delivered),
+        check_outbox_mark_delivered,
+    ),
+    (
+        "mark_delivered returns every id asked",
+        BrokenHarness("outbox.mark_delivered", _mark_returns_every_id),
+        check_outbox_mark_delivered,
+    ),
+    (
+        "anonymizations include exports",
+        BrokenHarness("audit.anonymizations", _anonymizations_with_exports),
+        check_audit_anonymizations,
+    ),
+    (
+        "reminders lose their request",
+        BrokenHarness("reminders.add", _reminders_without_requests),
+        check_reminders_add,
+    ),
+    (
+        "audit entries lose their as_of",
+        BrokenHarness("audit.add", _audit_without_as_of),
+        check_audit_add,
+    ),
+    (
+        "open_for finds no request, seen in an anonymization",
+        BrokenHarness("requests.open_for", _no_open_requests),
+        check_anonymization_completes_open_request,
+    ),
+    (
+        "facts of the home club only, seen in a processing run",
+        BrokenHarness("facts.load_facts", _home_club_facts),
+        check_request_processing_matches_reference,
+    ),
+    (
+        "request updates forget the refused notice, seen in a processing run",
+        BrokenHarness("requests.update", _request_updates_forget_notices),
+        check_request_processing_matches_reference,
+    ),
+    (
+        "units commit on exit, under injected failures in a processing run",
+        BrokenHarness(commit_on_exit=True),
+        check_failure_at_any_call_of_a_processing_run,
     ),
 ]
 

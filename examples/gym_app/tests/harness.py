@@ -258,8 +258,18 @@ def _insert_profile(connection: sqlite3.Connection, dataset: Dataset) -> None:
             for d in dataset.documents
         ),
     )
-    _insert(connection, "przypomnienia", (m.reminder_columns(r) for r in dataset.reminders))
+
+
+def _insert_written(connection: sqlite3.Connection, dataset: Dataset) -> None:
+    """What the library wrote, referenced rows first (foreign keys are checked at once)."""
     _insert(connection, "audyt", (m.audit_columns(a) for a in dataset.audit))
+    for request in dataset.erasure_requests:
+        row = m.request_columns(request)
+        columns = ", ".join(row)
+        marks = ", ".join(f":{column}" for column in row)
+        connection.execute(f"INSERT INTO wnioski_rodo ({columns}) VALUES ({marks})", row)
+    _insert(connection, "przypomnienia", (m.reminder_columns(r) for r in dataset.reminders))
+    _insert(connection, "do_wyslania", (m.message_columns(o) for o in dataset.outbox))
 
 
 def load_dataset(connection: sqlite3.Connection, dataset: Dataset) -> None:
@@ -286,6 +296,7 @@ def load_dataset(connection: sqlite3.Connection, dataset: Dataset) -> None:
         _insert_people(connection, dataset)
         _insert_money(connection, dataset)
         _insert_profile(connection, dataset)
+        _insert_written(connection, dataset)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
@@ -335,6 +346,8 @@ def dump_dataset(connection: sqlite3.Connection) -> Dataset:
         documents=_all(connection, "SELECT * FROM dokumenty", m.document_from),
         reminders=_all(connection, "SELECT * FROM przypomnienia", m.reminder_from),
         audit=_all(connection, "SELECT * FROM audyt", m.audit_from),
+        erasure_requests=_all(connection, "SELECT * FROM wnioski_rodo", m.request_from),
+        outbox=_all(connection, "SELECT * FROM do_wyslania", m.message_from),
     ).sorted()
 
 

@@ -22,6 +22,8 @@ from member_anonymization import (
     RetentionSweep,
     read_export,
 )
+from member_anonymization.domain import RequestChannel
+from member_anonymization.erasure import RequestDesk, RequestProcessor, RequestReceived
 from member_anonymization.testing import FixedClock
 
 AS_OF = dt.date(2026, 11, 27)
@@ -49,6 +51,8 @@ TABLES = (
     "dokumenty",
     "przypomnienia",
     "audyt",
+    "wnioski_rodo",
+    "do_wyslania",
 )
 KEPT = ("umowy", "portfele", "payments_plan", "zakupy", "faktury", "paragony", "wejscia")
 """Tables whose rows of an anonymized member stay exactly as they were."""
@@ -137,7 +141,20 @@ def test_anonymizing_a_member_changes_exactly_the_gym_tables_it_should(
     ]
     audit = [tuple(row)[2:] for row in db.execute("SELECT * FROM audyt")]
     assert audit == [
-        (RECEPTION, *mapping.epoch(NOW), "RECZNIE", "ANONIMIZACJA", 1, 1, 1, 1, 1, 1, 1)
+        (
+            RECEPTION,
+            *mapping.epoch(NOW),
+            "RECZNIE",
+            "ANONIMIZACJA",
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            "2026-11-27",
+        )
     ]
     assert {table: of(db, table, ANNA) for table in anna} == anna
 
@@ -211,3 +228,64 @@ def test_a_second_unit_waits_for_the_first(gym: Path) -> None:
             pass
     with impatient.unit_of_work() as second:
         assert second.members.lock([JAN]) == [JAN]
+
+
+def test_an_erasure_request_waits_for_the_days_run(gym: Path, db: sqlite3.Connection) -> None:
+    """Jan's request goes into wnioski_rodo; the day's run anonymizes him and completes it."""
+    database = GymDatabase(gym)
+    desk = RequestDesk(database.unit_of_work, clock=FixedClock(NOW))
+    received = desk.receive(JAN, actor=RECEPTION, channel=RequestChannel.EMAIL)
+    assert isinstance(received, RequestReceived)
+    request_id = received.request.id
+    select = "SELECT osoba_id, kanal, przyjal_id, status, wplynal_dnia, termin FROM wnioski_rodo"
+    assert [tuple(row) for row in db.execute(select)] == [
+        (JAN, "EMAIL", RECEPTION, "OTWARTY", "2026-11-27", "2026-12-27")
+    ]
+
+    later = FixedClock(NOW + dt.timedelta(hours=10))
+    report = RequestProcessor(database.unit_of_work, clock=later).run(as_of=AS_OF)
+
+    assert report.completed == (request_id,)
+    request = db.execute("SELECT * FROM wnioski_rodo").fetchone()
+    assert (request["status"], request["zamknal_id"]) == ("ZREALIZOWANY", None)
+    audit = db.execute("SELECT id, pracownik_id, tryb, stan_na FROM audyt").fetchall()
+    assert [tuple(row) for row in audit] == [(request["audyt_id"], None, "WNIOSEK", "2026-11-27")]
+    assert db.execute("SELECT imie FROM people WHERE id = ?", (JAN,)).fetchone()[0] == "Anonymized"
+    outbox = db.execute("SELECT rodzaj, zawiadomienie, osoba_id, wniosek_id, tryb FROM do_wyslania")
+    assert sorted(tuple(row) for row in outbox) == [
+        ("ZANONIMIZOWANO", None, JAN, request_id, "WNIOSEK"),
+        ("ZAWIADOMIENIE", "PRZYJETO", JAN, request_id, None),
+        ("ZAWIADOMIENIE", "ZREALIZOWANO", JAN, request_id, None),
+    ]
+
+
+def test_a_blocked_request_and_its_notice(gym: Path, db: sqlite3.Connection) -> None:
+    """Anna's request stays open, staff get a reminder; the app delivers the notice and acks it."""
+    database = GymDatabase(gym)
+    desk = RequestDesk(database.unit_of_work, clock=FixedClock(NOW))
+    received = desk.receive(ANNA, actor=RECEPTION)
+    assert isinstance(received, RequestReceived)
+    request_id = received.request.id
+    assert sorted(received.eligibility.blocker_codes) == ["active_contract", "wallet_funds"]
+    reminders = db.execute(
+        "SELECT osoba_id, klub_id, rodzaj, wniosek_id, czynnosc FROM przypomnienia"
+    )
+    assert [tuple(row) for row in reminders] == [
+        (ANNA, "WAW-1", "request_action", request_id, "wallet_funds")
+    ]
+    notice = db.execute("SELECT * FROM do_wyslania").fetchone()
+    assert (notice["zawiadomienie"], notice["wniosek_id"]) == ("PRZYJETO", request_id)
+    for personal in ("Anna", "Nowak", "anna.nowak@example.com", "Floriańska"):
+        assert personal not in notice["temat"] + notice["tresc"]
+
+    with database.unit_of_work() as uow:
+        pending = uow.outbox.pending()
+        assert [message.id for message in pending] == [notice["id"]]
+        assert uow.outbox.mark_delivered([notice["id"], "no-such-message"], NOW) == [notice["id"]]
+        uow.commit()
+
+    delivered = db.execute("SELECT dostarczono_utc, dostarczono_tz FROM do_wyslania").fetchone()
+    assert tuple(delivered) == mapping.epoch(NOW)
+    with database.unit_of_work() as uow:
+        assert uow.outbox.pending() == []
+        assert list(uow.requests.open_for([ANNA, JAN])) == [ANNA]

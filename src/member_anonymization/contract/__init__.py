@@ -20,14 +20,16 @@ With pytest, subclass :class:`AdapterContract` in a test module and give it a
 Without pytest, call each function of :data:`CONTRACT_CHECKS` with a fresh harness.
 
 Every check fills a fresh store with :func:`contract_dataset` (three clubs,
-three employees, ten members, every kind of record), takes a snapshot, runs one
-operation, and compares the results and the store's new state with what the
-rule demands. Expectations come from the snapshots, never from the dataset
-given to :meth:`AdapterHarness.build`, so a host whose schema cannot hold every
-field of the dataset still passes, as long as its readers and its snapshot agree
-(see :class:`AdapterHarness`). The end state of whole anonymizations and retention
-sweeps is also compared with :class:`~member_anonymization.testing.InMemoryStore`,
-the reference implementation, started from the same snapshot.
+three employees, eleven members, every kind of record, erasure requests and
+outbox messages included), takes a snapshot, runs one operation, and compares
+the results and the store's new state with what the rule demands. Expectations
+come from the snapshots, never from the dataset given to
+:meth:`AdapterHarness.build`, so a host whose schema cannot hold every field of
+the dataset still passes, as long as its readers and its snapshot agree (see
+:class:`AdapterHarness`). The end state of whole anonymizations, retention
+sweeps and processing runs of erasure requests is also compared with
+:class:`~member_anonymization.testing.InMemoryStore`, the reference
+implementation, started from the same snapshot.
 
 This module imports neither pytest nor hypothesis.
 """
@@ -40,8 +42,10 @@ from typing import Final, Protocol, TypeAlias, TypeVar
 
 from member_anonymization.contract._checks import (
     check_accounting_reader,
+    check_anonymization_completes_open_request,
     check_anonymization_matches_reference,
     check_audit_add,
+    check_audit_anonymizations,
     check_clubs_reader,
     check_delete_documents,
     check_delete_exercises,
@@ -55,15 +59,27 @@ from member_anonymization.contract._checks import (
     check_employees_reader,
     check_exception_in_unit_changes_nothing,
     check_failure_at_any_call_changes_nothing,
+    check_failure_at_any_call_of_a_processing_run,
     check_load_facts_returns_network_wide_records,
     check_lock_returns_existing_ids,
     check_mark_anonymized,
     check_member_get,
+    check_open_requests_paging,
+    check_outbox_add,
+    check_outbox_mark_delivered,
+    check_outbox_of_request,
+    check_outbox_pending,
     check_profile_reader,
     check_reads_see_own_writes,
     check_refused_anonymization_changes_nothing,
     check_reminders_add,
     check_replace_personal_data,
+    check_request_processing_matches_reference,
+    check_requests_add,
+    check_requests_all,
+    check_requests_get,
+    check_requests_open_for,
+    check_requests_update,
     check_retention_sweep_matches_reference,
     check_rollback_discards_changes,
     check_unit_without_commit_changes_nothing,
@@ -80,8 +96,10 @@ __all__ = [
     "ContractCheck",
     "ContractViolation",
     "check_accounting_reader",
+    "check_anonymization_completes_open_request",
     "check_anonymization_matches_reference",
     "check_audit_add",
+    "check_audit_anonymizations",
     "check_clubs_reader",
     "check_delete_documents",
     "check_delete_exercises",
@@ -95,15 +113,27 @@ __all__ = [
     "check_employees_reader",
     "check_exception_in_unit_changes_nothing",
     "check_failure_at_any_call_changes_nothing",
+    "check_failure_at_any_call_of_a_processing_run",
     "check_load_facts_returns_network_wide_records",
     "check_lock_returns_existing_ids",
     "check_mark_anonymized",
     "check_member_get",
+    "check_open_requests_paging",
+    "check_outbox_add",
+    "check_outbox_mark_delivered",
+    "check_outbox_of_request",
+    "check_outbox_pending",
     "check_profile_reader",
     "check_reads_see_own_writes",
     "check_refused_anonymization_changes_nothing",
     "check_reminders_add",
     "check_replace_personal_data",
+    "check_request_processing_matches_reference",
+    "check_requests_add",
+    "check_requests_all",
+    "check_requests_get",
+    "check_requests_open_for",
+    "check_requests_update",
     "check_retention_sweep_matches_reference",
     "check_rollback_discards_changes",
     "check_unit_without_commit_changes_nothing",
@@ -122,7 +152,8 @@ class AdapterHarness(Protocol):
         """Fill a fresh, empty store with ``dataset``; return its unit-of-work factory.
 
         The factory is what the host hands to the services (``Anonymizer``,
-        ``RetentionSweep``): each call returns a new, not yet entered unit.
+        ``RetentionSweep``, ``RequestProcessor``): each call returns a new, not
+        yet entered unit.
         """
         ...
 
@@ -133,8 +164,9 @@ class AdapterHarness(Protocol):
         adapter's readers would return for it. A schema that cannot hold some
         field maps it the same way every time (say, a fixed currency) and it is
         then compared only as stored. Readers and snapshot must agree exactly:
-        whatever ``members.get``, ``load_facts`` or a profile reader returns for
-        a record must equal that record in the snapshot. Order does not matter.
+        whatever ``members.get``, ``load_facts``, a profile reader,
+        ``requests.get`` or ``outbox.get`` returns for a record must equal that
+        record in the snapshot. Order does not matter.
         """
         ...
 
@@ -164,14 +196,28 @@ CONTRACT_CHECKS: Final[tuple[ContractCheck, ...]] = (
     check_audit_add,
     check_due_members,
     check_due_members_paging,
+    check_requests_get,
+    check_requests_open_for,
+    check_open_requests_paging,
+    check_requests_all,
+    check_requests_add,
+    check_requests_update,
+    check_outbox_add,
+    check_outbox_pending,
+    check_outbox_of_request,
+    check_outbox_mark_delivered,
+    check_audit_anonymizations,
     check_reads_see_own_writes,
     check_unit_without_commit_changes_nothing,
     check_exception_in_unit_changes_nothing,
     check_rollback_discards_changes,
     check_anonymization_matches_reference,
+    check_anonymization_completes_open_request,
     check_refused_anonymization_changes_nothing,
     check_failure_at_any_call_changes_nothing,
     check_retention_sweep_matches_reference,
+    check_request_processing_matches_reference,
+    check_failure_at_any_call_of_a_processing_run,
 )
 """Every contract check, in a sensible order (readers, writers, transactions, services)."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -24,10 +24,13 @@ from member_anonymization.anonymizer import (
     generic_placeholder,
 )
 from member_anonymization.contract._compare import (
+    _absent,
     _counts,
     _equal,
     _evolve,
     _fail,
+    _find,
+    _ids,
     _key,
     _member,
     _of,
@@ -45,12 +48,25 @@ from member_anonymization.contract._data import (
     _M2,
     _M3,
     _NOW,
+    _RQ_M1,
     _UNKNOWN,
     _new_audit,
+    _new_messages,
     _new_reminders,
+    _new_requests,
     contract_dataset,
 )
-from member_anonymization.domain import ClubId, MemberId, NoteType, PersonalData
+from member_anonymization.domain import (
+    ClubId,
+    ErasureRequest,
+    MemberId,
+    NoteType,
+    OutboxKind,
+    OutboxMessage,
+    PersonalData,
+    RequestStatus,
+)
+from member_anonymization.erasure import ProcessReport, RequestProcessor
 from member_anonymization.policy import MemberFacts
 from member_anonymization.ports import UnitOfWork
 from member_anonymization.retention import RetentionSweep, SweepReport
@@ -62,8 +78,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "check_accounting_reader",
+    "check_anonymization_completes_open_request",
     "check_anonymization_matches_reference",
     "check_audit_add",
+    "check_audit_anonymizations",
     "check_clubs_reader",
     "check_delete_documents",
     "check_delete_exercises",
@@ -77,15 +95,27 @@ __all__ = [
     "check_employees_reader",
     "check_exception_in_unit_changes_nothing",
     "check_failure_at_any_call_changes_nothing",
+    "check_failure_at_any_call_of_a_processing_run",
     "check_load_facts_returns_network_wide_records",
     "check_lock_returns_existing_ids",
     "check_mark_anonymized",
     "check_member_get",
+    "check_open_requests_paging",
+    "check_outbox_add",
+    "check_outbox_mark_delivered",
+    "check_outbox_of_request",
+    "check_outbox_pending",
     "check_profile_reader",
     "check_reads_see_own_writes",
     "check_refused_anonymization_changes_nothing",
     "check_reminders_add",
     "check_replace_personal_data",
+    "check_request_processing_matches_reference",
+    "check_requests_add",
+    "check_requests_all",
+    "check_requests_get",
+    "check_requests_open_for",
+    "check_requests_update",
     "check_retention_sweep_matches_reference",
     "check_rollback_discards_changes",
     "check_unit_without_commit_changes_nothing",
@@ -444,11 +474,251 @@ def check_due_members_paging(harness: AdapterHarness) -> None:
             )
 
 
+# ------------------------------------------------------------------ erasure requests, outbox
+
+
+def _requests(dataset: Dataset, status: RequestStatus | None = None) -> list[ErasureRequest]:
+    """The snapshot's requests (of ``status``), ordered by id."""
+    found = (r for r in dataset.erasure_requests if status is None or r.status is status)
+    return sorted(found, key=lambda r: r.id)
+
+
+def _message_order(message: OutboxMessage) -> tuple[dt.datetime, str]:
+    return (message.created_at, message.id)
+
+
+def _pending(dataset: Dataset) -> list[OutboxMessage]:
+    """The snapshot's pending messages, oldest first (by instant, then id)."""
+    return sorted((m for m in dataset.outbox if m.delivered_at is None), key=_message_order)
+
+
+def _in_order(rule: str, label: str, got: Iterable[Any], want: Sequence[Any]) -> None:
+    """``got`` holds exactly the records ``want`` holds, in the same order."""
+    records = list(got)
+    _same_records(rule, label, records, want)
+    _equal(rule, f"{label}, the order of the ids", _ids(records), _ids(want))
+
+
+def check_requests_get(harness: AdapterHarness) -> None:
+    """``requests.get`` returns each erasure request as stored, and ``None`` for an unknown id."""
+    rule = "ErasureRequestRegister.get returns the request as stored, or None"
+    factory, before = _build(harness)
+    if not before.erasure_requests:
+        raise _fail(rule, "the snapshot holds no erasure request")
+    with factory() as uow:
+        for request in before.erasure_requests:
+            _same_records(rule, f"get({request.id!r})", [uow.requests.get(request.id)], [request])
+        _absent(rule, f"get({_UNKNOWN!r})", uow.requests.get(_UNKNOWN))
+        _absent(rule, f"get({_M1!r}) of a member", uow.requests.get(_M1))
+    _same_state(rule + " and changes nothing", _snapshot(harness), before)
+
+
+def check_requests_open_for(harness: AdapterHarness) -> None:
+    """``requests.open_for`` returns the open request of each member given; others left out."""
+    rule = "ErasureRequestRegister.open_for returns each member's open request only"
+    factory, before = _build(harness)
+    asked = [_M2, _UNKNOWN, _M1, "m6", "m5", "e1", "m10"]
+    want = {r.member_id: r for r in _requests(before, RequestStatus.OPEN) if r.member_id in asked}
+    closed = {r.member_id for r in before.erasure_requests if not r.is_open}
+    if len(want) < 2 or not closed & (set(asked) - set(want)):
+        raise _fail(rule, "the snapshot lacks open and closed requests of the members asked")
+    with factory() as uow:
+        found = dict(uow.requests.open_for(asked))
+        empty = dict(uow.requests.open_for([_UNKNOWN, "m6"]))
+    _equal(rule, "open_for([unknown, 'm6']) keys", sorted(empty), [])
+    _equal(rule, "open_for keys", sorted(found), sorted(want))
+    wrong = sorted(k for k, r in found.items() if r is not None and r.member_id != k)
+    if wrong:
+        raise _fail(rule, f"requests filed under another member: {', '.join(wrong)}")
+    _same_records(rule, "open_for() values", found.values(), want.values())
+
+
+def check_requests_add(harness: AdapterHarness) -> None:
+    """``requests.add`` stores the requests; ``get`` and ``all`` return every field as given."""
+    rule = "ErasureRequestRegister.add stores the requests, every field as given"
+    factory, before = _build(harness)
+    added = _new_requests()
+    _write_and_commit(factory, lambda uow: uow.requests.add(added))
+    after = _snapshot(harness)
+    expected = _evolve(before, erasure_requests=(*before.erasure_requests, *added))
+    _same_state(rule, after, expected)
+    with factory() as uow:
+        for request in added:
+            _same_records(rule, f"get({request.id!r})", [uow.requests.get(request.id)], [request])
+        _in_order(rule, "all()", uow.requests.all(), _requests(expected))
+
+
+def check_requests_update(harness: AdapterHarness) -> None:
+    """``requests.update`` replaces the stored requests by id, and leaves every other one."""
+    rule = "ErasureRequestRegister.update replaces the requests by id"
+    factory, before = _build(harness)
+    near, extended = (
+        _find(before, "erasure_requests", "rq10"),
+        _find(before, "erasure_requests", "rq4"),
+    )
+    changed = [
+        near.reminded(near_deadline=True).refusal_noticed(_NOW),
+        extended.withdrawn(at=_NOW, by="e1"),
+    ]
+    _write_and_commit(factory, lambda uow: uow.requests.update(changed))
+    by_id = {r.id: r for r in changed}
+    expected = _evolve(
+        before, erasure_requests=(by_id.get(r.id, r) for r in before.erasure_requests)
+    )
+    _same_state(rule, _snapshot(harness), expected)
+    with factory() as uow:
+        for request in changed:
+            _same_records(rule, f"get({request.id!r})", [uow.requests.get(request.id)], [request])
+
+
+def check_open_requests_paging(harness: AdapterHarness) -> None:
+    """``requests.open_requests`` returns open requests by id, paged with ``after``, ``limit``."""
+    rule = "ErasureRequestRegister.open_requests returns open requests by id, paged"
+    factory, before = _build(harness)
+    every = _requests(before, RequestStatus.OPEN)
+    ids = _ids(every)
+    if ids != ["rq10", "rq11", "rq4", "rq5", "rq6"]:
+        raise _fail(rule, "the snapshot's open requests are not those of the contract's dataset")
+    pages: tuple[tuple[str | None, int], ...] = (
+        (None, 2),
+        ("rq11", 2),
+        ("rq5", 2),
+        ("rq1", 1000),
+        ("rq2", 3),
+        ("rq6", 5),
+        (None, 0),
+    )
+    reference = InMemoryStore(before)
+    with factory() as uow, reference.unit_of_work() as expected_uow:
+        _in_order(rule, "open_requests()", uow.requests.open_requests(), every)
+        for after, limit in pages:
+            want = [r for r in every if after is None or r.id > after][:limit]
+            label = f"open_requests(after={after!r}, limit={limit})"
+            got = list(uow.requests.open_requests(after=after, limit=limit))
+            _in_order(rule, label, got, want)
+            expected = expected_uow.requests.open_requests(after=after, limit=limit)
+            _equal(rule, label + " compared with the reference", _ids(got), _ids(expected))
+
+
+def check_requests_all(harness: AdapterHarness) -> None:
+    """``requests.all`` returns every request, or those of one status, ordered by id."""
+    rule = "ErasureRequestRegister.all returns the requests (of a status) by id"
+    factory, before = _build(harness)
+    with factory() as uow:
+        _in_order(rule, "all()", uow.requests.all(), _requests(before))
+        for status in RequestStatus:
+            want = _requests(before, status)
+            if not want:
+                raise _fail(rule, f"the snapshot holds no {status.value} request")
+            _in_order(rule, f"all(status={status.value})", uow.requests.all(status=status), want)
+
+
+def check_outbox_add(harness: AdapterHarness) -> None:
+    """``outbox.add`` stores events and notices; ``get`` returns every message as stored."""
+    rule = "Outbox.add stores the messages and Outbox.get returns them as stored"
+    factory, before = _build(harness)
+    added = _new_messages()
+    _write_and_commit(factory, lambda uow: uow.outbox.add(added))
+    expected = _evolve(before, outbox=(*before.outbox, *added))
+    _same_state(rule, _snapshot(harness), expected)
+    with factory() as uow:
+        for message in expected.outbox:
+            _same_records(rule, f"get({message.id!r})", [uow.outbox.get(message.id)], [message])
+        _absent(rule, f"get({_UNKNOWN!r})", uow.outbox.get(_UNKNOWN))
+
+
+def check_outbox_pending(harness: AdapterHarness) -> None:
+    """``outbox.pending`` returns the pending messages, oldest first (instant, then id), limited."""
+    rule = "Outbox.pending returns pending messages oldest first"
+    factory, before = _build(harness)
+    pending = _pending(before)
+    if len(pending) == len(before.outbox) or _ids(pending) == sorted(_ids(pending)):
+        raise _fail(rule, "the snapshot lacks delivered messages, or pending ones out of id order")
+    reference = InMemoryStore(before)
+    with factory() as uow, reference.unit_of_work() as expected_uow:
+        _in_order(rule, "pending()", uow.outbox.pending(), pending)
+        for limit in (1, 3, 0, 100):
+            label = f"pending(limit={limit})"
+            got = list(uow.outbox.pending(limit=limit))
+            _in_order(rule, label, got, pending[:limit])
+            expected = expected_uow.outbox.pending(limit=limit)
+            _equal(rule, label + " compared with the reference", _ids(got), _ids(expected))
+
+
+def check_outbox_of_request(harness: AdapterHarness) -> None:
+    """``outbox.of_request`` returns every message of a request, delivered or not, oldest first."""
+    rule = "Outbox.of_request returns the request's messages oldest first"
+    factory, before = _build(harness)
+    with factory() as uow:
+        for request_id in ("rq4", "rq7", "rq1", _RQ_M1, _UNKNOWN):
+            want = sorted(
+                (m for m in before.outbox if m.request_id == request_id), key=_message_order
+            )
+            _in_order(rule, f"of_request({request_id!r})", uow.outbox.of_request(request_id), want)
+
+
+def check_outbox_mark_delivered(harness: AdapterHarness) -> None:
+    """``outbox.mark_delivered`` marks pending messages only, once, and returns their ids."""
+    rule = "Outbox.mark_delivered marks the pending messages given, and keeps the first instant"
+    factory, before = _build(harness)
+    pending = set(_ids(_pending(before)))
+    asked = ["ob-04", _UNKNOWN, "ob-01", "ob-07", "ob-04"]
+    want = [m for m in dict.fromkeys(asked) if m in pending]
+    if want != ["ob-04", "ob-07"] or "ob-01" in pending:
+        raise _fail(rule, "the snapshot's outbox is not that of the contract's dataset")
+    done = _write_and_commit(factory, lambda uow: list(uow.outbox.mark_delivered(asked, _NOW)))
+    label = "mark_delivered(['ob-04', unknown, 'ob-01' (delivered), 'ob-07', 'ob-04'])"
+    _equal(rule, label, sorted(done), want)
+    expected = _evolve(
+        before,
+        outbox=(attrs.evolve(m, delivered_at=_NOW) if m.id in want else m for m in before.outbox),
+    )
+    _same_state(rule, _snapshot(harness), expected)
+    later = _NOW + dt.timedelta(hours=1)
+    again = _write_and_commit(factory, lambda uow: list(uow.outbox.mark_delivered(want, later)))
+    _equal(rule, "mark_delivered(['ob-04', 'ob-07']) a second time", again, [])
+    _same_state(rule + " (a second time)", _snapshot(harness), expected)
+
+
+def check_audit_anonymizations(harness: AdapterHarness) -> None:
+    """``audit.anonymizations`` returns anonymization entries (no export) by id, paged."""
+    rule = "AuditLog.anonymizations returns the anonymizations' entries by id, paged"
+    factory, before = _build(harness)
+    entries = sorted((e for e in before.audit if e.is_anonymization), key=lambda e: e.id)
+    ids = _ids(entries)
+    exports = sorted(e.id for e in before.audit if not e.is_anonymization)
+    if len(ids) < 2 or not any(ids[0] < x < ids[-1] for x in exports):
+        raise _fail(rule, "the snapshot lacks exports between anonymizations")
+    pages: tuple[tuple[str | None, int], ...] = (
+        (None, 1),
+        (ids[0], 1),
+        (exports[0], 1000),
+        (ids[-1], 10),
+        (None, 0),
+    )
+    reference = InMemoryStore(before)
+    with factory() as uow, reference.unit_of_work() as expected_uow:
+        _in_order(rule, "anonymizations()", uow.audit.anonymizations(), entries)
+        for after, limit in pages:
+            want = [e for e in entries if after is None or e.id > after][:limit]
+            label = f"anonymizations(after={after!r}, limit={limit})"
+            got = list(uow.audit.anonymizations(after=after, limit=limit))
+            _in_order(rule, label, got, want)
+            expected = expected_uow.audit.anonymizations(after=after, limit=limit)
+            _equal(rule, label + " compared with the reference", _ids(got), _ids(expected))
+
+
 # --------------------------------------------------------------------------- transactions
 
 
+_OWN_REQUEST: Final = "contract-request-1"
+"""The open request :func:`_write_everything` adds, then withdraws."""
+_OWN_MESSAGE: Final = "contract-message-1"
+"""The message :func:`_write_everything` adds, then marks delivered."""
+
+
 def _write_everything(uow: UnitOfWork) -> None:
-    """One call of every writing method, on m1 (and m3)."""
+    """One call of every writing method, on m1 (and m3), and on new requests and messages."""
     batch = [_M1, _M3]
     uow.members.replace_personal_data({m: generic_placeholder(m) for m in batch})
     uow.members.delete_photos(batch)
@@ -460,6 +730,12 @@ def _write_everything(uow: UnitOfWork) -> None:
     uow.members.mark_anonymized(batch, _NOW)
     uow.reminders.add(_new_reminders())
     uow.audit.add(_new_audit())
+    added = _new_requests()
+    uow.requests.add(added)
+    own = next(r for r in added if r.id == _OWN_REQUEST)
+    uow.requests.update([own.withdrawn(at=_NOW, by="e1")])
+    uow.outbox.add(_new_messages())
+    uow.outbox.mark_delivered([_OWN_MESSAGE], _NOW)
 
 
 def check_reads_see_own_writes(harness: AdapterHarness) -> None:
@@ -483,6 +759,17 @@ def check_reads_see_own_writes(harness: AdapterHarness) -> None:
                 continue
             left = list(getattr(uow.profile, method)(_M1))
             _equal(rule, f"profile.{method}('m1') after deleting them", [r.id for r in left], [])
+        request = uow.requests.get(_OWN_REQUEST)
+        if request is None or request.status is not RequestStatus.WITHDRAWN:
+            raise _fail(
+                rule, f"requests.get({_OWN_REQUEST!r}) does not show the unit's own changes"
+            )
+        message = uow.outbox.get(_OWN_MESSAGE)
+        if message is None or message.delivered_at != _NOW:
+            raise _fail(rule, f"outbox.get({_OWN_MESSAGE!r}) does not show the unit's own changes")
+        entries = _ids(uow.audit.anonymizations())
+        if "contract-audit-1" not in entries:
+            raise _fail(rule, "audit.anonymizations() does not show the unit's own entries")
     _same_state(rule + " and rolls it back without commit", _snapshot(harness), before)
 
 
@@ -536,6 +823,12 @@ def check_rollback_discards_changes(harness: AdapterHarness) -> None:
             "profile.log_entries_of('m1') after rollback",
             list(uow.profile.log_entries_of(_M1)),
             _of(before, "log_entries", _M1),
+        )
+        _absent(
+            rule, f"requests.get({_OWN_REQUEST!r}) after rollback", uow.requests.get(_OWN_REQUEST)
+        )
+        _same_records(
+            rule, "outbox.pending() after rollback", uow.outbox.pending(), _pending(before)
         )
     _same_state(rule, _snapshot(harness), before)
 
@@ -644,3 +937,131 @@ def check_retention_sweep_matches_reference(harness: AdapterHarness) -> None:
     _same_state(rule, after, reference.snapshot())
     _same_records(rule, "invoices after the sweep", after.invoices, before.invoices)
     _same_records(rule, "receipts after the sweep", after.receipts, before.receipts)
+
+
+def _new_since(before: Dataset, after: Dataset, collection: str) -> list[Any]:
+    """The records of ``collection`` in ``after`` whose ids ``before`` does not hold."""
+    old = set(_ids(getattr(before, collection)))
+    return [r for r in getattr(after, collection) if r.id not in old]
+
+
+def check_anonymization_completes_open_request(harness: AdapterHarness) -> None:
+    """An anonymization completes the member's open request and writes one event, in its unit."""
+    rule = "an anonymization completes the open request and writes one event in its unit of work"
+    factory, before = _build(harness)
+    request = _find(before, "erasure_requests", _RQ_M1)
+    if not request.is_open or request.member_id != _M1:
+        raise _fail(rule, f"the snapshot's {_RQ_M1} is not m1's open request")
+    injector = FaultInjector(factory)
+    injector.fail_on("outbox.add")
+    try:
+        _anonymize(injector, _M1, "e1")
+    except InjectedFailure:
+        pass
+    else:
+        raise _fail(rule, "anonymize('m1') never wrote to the outbox")
+    _same_state(rule + " (a failure at outbox.add changes nothing)", _snapshot(harness), before)
+    result = _anonymize(factory, _M1, "e1")
+    if not isinstance(result, Anonymized):
+        raise _fail(rule, f"anonymize('m1') was {result.status}, expected anonymized")
+    reference = InMemoryStore(before)
+    _anonymize(reference.unit_of_work, _M1, "e1")
+    after = _snapshot(harness)
+    _same_state(rule, after, reference.snapshot())
+    entries = _new_since(before, after, "audit")
+    _equal(rule, "the new audit entries' members", [e.member_id for e in entries], [_M1])
+    completed = _find(after, "erasure_requests", _RQ_M1)
+    if completed.status is not RequestStatus.COMPLETED or completed.audit_entry_id != entries[0].id:
+        raise _fail(rule, f"erasure_requests: {_RQ_M1} is not completed by the new audit entry")
+    events = [
+        (m.member_id, m.request_id)
+        for m in _new_since(before, after, "outbox")
+        if m.kind is OutboxKind.MEMBER_ANONYMIZED
+    ]
+    _equal(rule, "the new member_anonymized events (member, request)", events, [(_M1, _RQ_M1)])
+    with factory() as uow:
+        _equal(
+            rule,
+            "requests.open_for(['m1']) keys afterwards",
+            list(uow.requests.open_for([_M1])),
+            [],
+        )
+
+
+def _process(factory: Callable[[], Any], *, batch_size: int = 2) -> ProcessReport:
+    processor = RequestProcessor(
+        factory, clock=FixedClock(_NOW), options=_options(), batch_size=batch_size
+    )
+    return processor.run(as_of=_AS_OF)
+
+
+def check_request_processing_matches_reference(harness: AdapterHarness) -> None:
+    """A processing run of erasure requests in batches ends as in the reference, same report."""
+    rule = "a processing run of erasure requests leaves the reference's end state"
+    factory, before = _build(harness)
+    report = _process(factory)
+    reference = InMemoryStore(before)
+    expected = _process(reference.unit_of_work)
+    _equal(rule, "the completed requests", report.completed, (_RQ_M1, "rq6"))
+    still_open = [o.request_id for o in report.still_open]
+    _equal(rule, "the requests left open", still_open, ["rq10", "rq4", "rq5"])
+    _equal(rule, "the processing report", report, expected)
+    after = _snapshot(harness)
+    _same_state(rule, after, reference.snapshot())
+    _same_records(rule, "invoices after the run", after.invoices, before.invoices)
+    _same_records(rule, "receipts after the run", after.receipts, before.receipts)
+
+
+_ONE_BATCH: Final = 100
+"""A batch size that takes every open request of the contract's dataset at once."""
+
+
+def _down_from(injector: FaultInjector, k: int) -> Callable[[], Any]:
+    """A factory whose store fails at the ``k``-th call, and opens no unit after that."""
+    injector.fail_on_call(k)
+    failing = len(injector.calls) + k
+
+    def unit() -> Any:
+        if len(injector.calls) >= failing:
+            raise InjectedFailure("injected failure: the store is down")
+        return injector()
+
+    return unit
+
+
+def _outcome(factory: Callable[[], Any]) -> ProcessReport | str:
+    """The run's report, or ``"failed"`` when the injected failure reached the caller."""
+    try:
+        return _process(factory, batch_size=_ONE_BATCH)
+    except InjectedFailure:
+        return "failed"
+
+
+def check_failure_at_any_call_of_a_processing_run(harness: AdapterHarness) -> None:
+    """A processing run whose store fails at any call changes nothing; a retried one completes."""
+    rule = "a processing run that fails at any call changes nothing, and retries to the end"
+    factory, before = _build(harness)
+    counted = FaultInjector(InMemoryStore(before).unit_of_work)
+    _process(counted, batch_size=_ONE_BATCH)
+    calls = list(counted.calls)
+    injector = FaultInjector(factory)
+    for k, name in enumerate(calls, start=1):
+        outcome = _outcome(_down_from(injector, k))
+        injector.heal()
+        expected = _outcome(_down_from(FaultInjector(InMemoryStore(before).unit_of_work), k))
+        label = f"the store down from call {k}, {name}"
+        _same_state(f"{rule} ({label})", _snapshot(harness), before)
+        _equal(rule, f"the run with {label}", outcome, expected)
+    # One failed call (the last: the batch's commit): the run retries each request alone.
+    injector.fail_on_call(len(calls))
+    report = _process(injector, batch_size=_ONE_BATCH)
+    injector.heal()
+    reference = InMemoryStore(before)
+    retried = FaultInjector(reference.unit_of_work)
+    retried.fail_on_call(len(calls))
+    expected_report = _process(retried, batch_size=_ONE_BATCH)
+    label = f"one failure at call {len(calls)}, {calls[-1]}"
+    _equal(rule, f"the run with {label}", report, expected_report)
+    if not report.completed or report.errors:
+        raise _fail(rule, f"the run with {label} did not complete its requests one by one")
+    _same_state(f"{rule} ({label})", _snapshot(harness), reference.snapshot())

@@ -99,6 +99,26 @@ def _equal(rule: str, label: str, actual: object, expected: object) -> None:
         raise _fail(rule, f"{label} returned {actual!r}, expected {expected!r}")
 
 
+def _absent(rule: str, label: str, value: object) -> None:
+    """``value`` must be ``None``; a record found instead is named by its type only."""
+    if value is not None:
+        raise _fail(rule, f"{label} returned a {type(value).__name__} instead of None")
+
+
+def _ids(records: Iterable[Any]) -> list[str]:
+    """The records' ids, in the order given."""
+    return [record.id for record in records]
+
+
+def _find(dataset: Dataset, collection: str, record_id: str) -> Any:
+    """The record of ``collection`` with that id in a snapshot."""
+    records: tuple[Any, ...] = getattr(dataset, collection)
+    for record in records:
+        if record.id == record_id:
+            return record
+    raise _fail("contract_dataset", f"the snapshot holds no {collection} record {record_id}")
+
+
 def _of(dataset: Dataset, collection: str, member_id: MemberId) -> list[Any]:
     records: tuple[Any, ...] = getattr(dataset, collection)
     return [r for r in records if r.member_id == member_id]

@@ -1,8 +1,8 @@
 """The contract's data: the dataset every check starts from, and what the checks add.
 
-:func:`contract_dataset` describes the dataset; the reminders and audit entries
-here are what the writing checks store, and the due-member cases what the
-retention checks ask for.
+:func:`contract_dataset` describes the dataset; the reminders, audit entries,
+erasure requests and outbox messages here are what the writing checks store,
+and the due-member cases what the retention checks ask for.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -29,7 +30,9 @@ from member_anonymization.domain import (
     Contract,
     Document,
     Employee,
+    ErasureRequest,
     Exercise,
+    ExtensionReason,
     Installment,
     Invoice,
     InvoiceLine,
@@ -40,12 +43,20 @@ from member_anonymization.domain import (
     Network,
     Note,
     NoteType,
+    Notice,
+    NoticeKind,
+    OutboxKind,
+    OutboxMessage,
     Permission,
     PersonalData,
     Purchase,
     Receipt,
+    RejectionReason,
     Reminder,
     RemovalCounts,
+    RequestChannel,
+    RequestExtension,
+    RequestStatus,
     RetentionSetting,
     Visit,
     Wallet,
@@ -59,8 +70,12 @@ _NOW: Final = dt.datetime.fromisoformat("2026-11-27T14:30:00+01:00")
 _M1: Final = "m1"
 _M2: Final = "m2"
 _M3: Final = "m3"
+_M11: Final = "m11"
 _UNKNOWN: Final = "no-such-member"
 _DISTANT: Final = dt.date(2030, 1, 1)
+_WARSAW: Final = ZoneInfo("Europe/Warsaw")
+_RQ_M1: Final = "rq11"
+"""m1's open erasure request."""
 _M1_NAME: Final = "Zbigniew Brzęczyszczykiewicz"
 _M1_ADDRESS: Final = "Chrząszczyżewoszycka 5/3, 00-238 Łękołody"
 _M2_NAME: Final = "Grażyna Żółkiewska"
@@ -102,8 +117,11 @@ def _clubs() -> tuple[Club, ...]:
 
 def _employees() -> tuple[Employee, ...]:
     anonymize, export = Permission.ANONYMIZE_MEMBER, Permission.EXPORT_MEMBER_DATA
+    requests = Permission.HANDLE_ERASURE_REQUESTS
     return (
-        Employee(id="e1", name="Anna Recepcja", permissions=frozenset({anonymize, export})),
+        Employee(
+            id="e1", name="Anna Recepcja", permissions=frozenset({anonymize, export, requests})
+        ),
         Employee(id="e2", name="Piotr Trener", permissions=frozenset({export})),
         Employee(id="e3", name="Ewa Kierownik"),
     )
@@ -156,7 +174,9 @@ def _members() -> tuple[Member, ...]:
             "2018-05-05",
             PersonalData(first_name="Teodor", last_name="Szczęsny", national_id="88010154321"),
         ),
+        (_M11, "c2", "2019-03-01", generic_placeholder(_M11)),
     )
+    anonymized = {"m5": "2025-01-15T10:00:00+01:00", _M11: "2026-03-02T06:00:00+01:00"}
     photos = {
         _M1: BinaryContent(content_type="image/jpeg", data=b"\xff\xd8\xff\xe0 photo of m1"),
         _M2: BinaryContent(content_type="image/png", data=b"\x89PNG photo of m2"),
@@ -169,7 +189,7 @@ def _members() -> tuple[Member, ...]:
             personal=personal,
             photo=photos.get(mid),
             restrict_processing=mid == "m10",
-            anonymized_at=_t("2025-01-15T10:00:00+01:00") if mid == "m5" else None,
+            anonymized_at=_t_or_none(anonymized.get(mid)),
         )
         for mid, club, registered, personal in rows
     )
@@ -427,7 +447,22 @@ def _profile_records() -> dict[str, tuple[Any, ...]]:
     }
 
 
+def _request_reminder(
+    rid: str, member_id: str, request_id: str, kind: str, at: str, action: str | None = None
+) -> Reminder:
+    return Reminder(
+        id=rid,
+        member_id=member_id,
+        club_id="c1",
+        kind=kind,
+        created_at=_t(at),
+        request_id=request_id,
+        action=action,
+    )
+
+
 def _written_records() -> dict[str, tuple[Any, ...]]:
+    received_rq10, received_rq5 = "2026-10-28T19:30:00+01:00", "2026-10-01T08:05:00+02:00"
     return {
         "reminders": (
             Reminder(
@@ -438,6 +473,18 @@ def _written_records() -> dict[str, tuple[Any, ...]]:
                 created_at=_t("2025-03-01T08:00:00+01:00"),
                 amount=Decimal("15.00"),
                 currency="PLN",
+            ),
+            _request_reminder(
+                "rem-rq10-a", _M2, "rq10", "request_action", received_rq10, "wallet_funds"
+            ),
+            _request_reminder(
+                "rem-rq10-b", _M2, "rq10", "request_action", received_rq10, "open_collection_case"
+            ),
+            _request_reminder(
+                "rem-rq5-a", "m10", "rq5", "request_action", received_rq5, "processing_restricted"
+            ),
+            _request_reminder(
+                "rem-rq5-b", "m10", "rq5", "request_deadline_near", "2026-10-26T06:00:00+01:00"
             ),
         ),
         "audit": (
@@ -457,8 +504,219 @@ def _written_records() -> dict[str, tuple[Any, ...]]:
                 mode=AnonymizationMode.MANUAL,
                 action=AuditAction.EXPORT,
             ),
+            AuditEntry(
+                id="audit-old-3",
+                member_id=_M2,
+                actor_id="e1",
+                at=_t("2026-10-28T19:25:00+01:00"),
+                mode=None,
+                removed=None,
+                action=AuditAction.EXPORT,
+            ),
+            AuditEntry(
+                id="audit-old-4",
+                member_id=_M11,
+                actor_id=None,
+                at=_t("2026-03-02T06:00:00+01:00"),
+                mode=AnonymizationMode.REQUEST,
+                removed=RemovalCounts(personal_data=1, log_entries=1),
+                as_of=_d("2026-03-02"),
+            ),
         ),
     }
+
+
+def _request(
+    rid: str,
+    member_id: str,
+    club_id: str,
+    received_at: str,
+    channel: RequestChannel,
+    registered_by: str | None,
+    **changes: Any,
+) -> ErasureRequest:
+    """A request received at ``received_at`` (a local instant of its club)."""
+    at = _t(received_at)
+    request = ErasureRequest.receive(
+        id=rid,
+        member_id=member_id,
+        club_id=club_id,
+        received_at=at,
+        received_on=at.astimezone(_WARSAW).date(),
+        channel=channel,
+        registered_by=registered_by,
+    )
+    return attrs.evolve(request, **changes)
+
+
+def _erasure_requests() -> tuple[ErasureRequest, ...]:
+    completed, withdrawn = RequestStatus.COMPLETED, RequestStatus.WITHDRAWN
+    desk, email, app = RequestChannel.DESK, RequestChannel.EMAIL, RequestChannel.APP
+    return (
+        _request(
+            "rq1",
+            "m5",
+            "c1",
+            "2025-01-10T11:00:00+01:00",
+            desk,
+            "e1",
+            status=completed,
+            closed_at=_t("2025-01-15T10:00:00+01:00"),
+            closed_by="e1",
+            audit_entry_id="audit-old-1",
+        ),
+        _request(
+            "rq2",
+            _M2,
+            "c1",
+            "2025-03-03T12:00:00+01:00",
+            desk,
+            "e1",
+            status=withdrawn,
+            closed_at=_t("2025-03-10T17:20:00+01:00"),
+            closed_by="e1",
+        ),
+        _request(
+            "rq3",
+            "m6",
+            "c2",
+            "2026-06-01T10:00:00+02:00",
+            email,
+            "e1",
+            status=RequestStatus.REJECTED,
+            closed_at=_t("2026-06-03T09:15:00+02:00"),
+            closed_by="e1",
+            rejection_reason=RejectionReason.IDENTITY_NOT_VERIFIED,
+        ),
+        _request(
+            "rq4",
+            "m8",
+            "c1",
+            "2026-09-20T18:10:00+02:00",
+            app,
+            None,
+            extension=RequestExtension(
+                deadline=_d("2026-12-20"),
+                reason=ExtensionReason.COMPLEXITY,
+                at=_t("2026-10-15T11:00:00+02:00"),
+                by="e1",
+            ),
+        ),
+        _request(
+            "rq5",
+            "m10",
+            "c1",
+            "2026-10-01T08:05:00+02:00",
+            desk,
+            "e1",
+            reminded_near_deadline=True,
+        ),
+        _request("rq6", _M3, "c1", "2026-11-25T23:30:00+00:00", app, None),
+        _request(
+            "rq7",
+            _M11,
+            "c2",
+            "2026-02-20T16:45:00+01:00",
+            email,
+            "e1",
+            status=completed,
+            closed_at=_t("2026-03-02T06:00:00+01:00"),
+            audit_entry_id="audit-old-4",
+        ),
+        _request(
+            "rq8",
+            "m5",
+            "c1",
+            "2026-04-14T09:30:00+02:00",
+            RequestChannel.LETTER,
+            "e1",
+            status=completed,
+            closed_at=_t("2026-04-14T09:30:00+02:00"),
+            closed_by="e1",
+        ),
+        _request("rq10", _M2, "c1", "2026-10-28T19:30:00+01:00", desk, "e1"),
+        _request(_RQ_M1, _M1, "c1", "2026-11-20T09:00:00+01:00", email, "e1"),
+    )
+
+
+def _notice(kind: NoticeKind, language: str, request_id: str) -> Notice:
+    """A notice whose text names the request and the club only."""
+    return Notice(
+        kind=kind,
+        language=language,
+        subject=f"{request_id}: {kind.value}",
+        body=f"Club Centrum, {request_id}: {kind.value}.",
+    )
+
+
+def _message(
+    mid: str,
+    member_id: str,
+    created_at: str,
+    request_id: str | None,
+    *,
+    mode: AnonymizationMode | None = None,
+    notice: tuple[NoticeKind, str] | None = None,
+    delivered_at: str | None = None,
+) -> OutboxMessage:
+    """An event (with ``mode``) or a notice (with its kind and language)."""
+    return OutboxMessage(
+        id=mid,
+        kind=OutboxKind.MEMBER_ANONYMIZED if notice is None else OutboxKind.NOTICE,
+        member_id=member_id,
+        created_at=_t(created_at),
+        request_id=request_id,
+        mode=mode,
+        notice=None if notice is None or request_id is None else _notice(*notice, request_id),
+        delivered_at=_t_or_none(delivered_at),
+    )
+
+
+def _outbox() -> tuple[OutboxMessage, ...]:
+    received, completed = NoticeKind.RECEIVED, NoticeKind.COMPLETED
+    anonymized_m11, delivered_m11 = "2026-03-02T06:00:00+01:00", "2026-03-02T06:01:10+01:00"
+    return (
+        _message(
+            "ob-01",
+            _M11,
+            anonymized_m11,
+            "rq7",
+            mode=AnonymizationMode.REQUEST,
+            delivered_at=delivered_m11,
+        ),
+        _message(
+            "ob-02",
+            _M11,
+            anonymized_m11,
+            "rq7",
+            notice=(completed, "pl"),
+            delivered_at=delivered_m11,
+        ),
+        _message(
+            "ob-03",
+            "m6",
+            "2026-06-03T09:15:00+02:00",
+            "rq3",
+            notice=(NoticeKind.REJECTED, "en"),
+            delivered_at="2026-06-03T09:20:00+02:00",
+        ),
+        _message("ob-04", "m8", "2026-09-20T18:10:00+02:00", "rq4", notice=(received, "pl")),
+        _message(
+            "ob-05", "m8", "2026-10-15T11:00:00+02:00", "rq4", notice=(NoticeKind.EXTENDED, "pl")
+        ),
+        _message(
+            "ob-06",
+            "m10",
+            "2026-10-01T08:05:00+02:00",
+            "rq5",
+            notice=(received, "en"),
+            delivered_at="2026-10-01T08:06:00+02:00",
+        ),
+        _message("ob-07", _M2, "2026-10-28T19:30:00+01:00", "rq10", notice=(received, "pl")),
+        _message("ob-08", "m5", "2026-04-14T09:30:00+02:00", "rq8", notice=(completed, "en")),
+        _message("ob-12", "m5", "2025-01-15T10:00:00+01:00", "rq1", mode=AnonymizationMode.MANUAL),
+        _message("ob-11", "m5", "2025-01-15T09:00:00+00:00", "rq1", notice=(completed, "en")),
+    )
 
 
 def contract_dataset() -> Dataset:
@@ -466,24 +724,36 @@ def contract_dataset() -> Dataset:
 
     Clubs ``c1`` (uses debt collection, retention 24 months), ``c2`` (no debt
     collection, 12 months) and ``c3`` (no retention). Employees ``e1`` (may
-    anonymize and export), ``e2`` (may export) and ``e3`` (no permission).
-    Members, by what they test:
+    anonymize, export and handle erasure requests), ``e2`` (may export) and
+    ``e3`` (no permission). Members, by what they test:
 
     * ``m1``: every kind of record, in clubs ``c1`` and ``c2``; eligible on
       2026-11-27 with two warnings (an unpaid purchase, arrears in ``c2``).
     * ``m2``: every kind of record too (so that a change to ``m1`` that leaks is
       seen); blocked by an open-ended contract, an open collection case and
       wallet funds.
-    * ``m3`` to ``m10``: retention cases: no contract (``m3``), only a
-      cancelled contract (``m4``), already anonymized (``m5``), home club
-      ``c2`` with its contract in ``c1`` (``m6``), home club ``c3`` (``m7``),
-      open-ended but terminated, with an open collection case in ``c2``
-      (``m8``), a later contract in another club (``m9``), restricted
+    * ``m3`` to ``m11``: retention cases: no contract (``m3``), only a
+      cancelled contract (``m4``), already anonymized (``m5``, ``m11``), home
+      club ``c2`` with its contract in ``c1`` (``m6``), home club ``c3``
+      (``m7``), open-ended but terminated, with an open collection case in
+      ``c2`` (``m8``), a later contract in another club (``m9``), restricted
       processing (``m10``).
 
-    Ids ``m1`` < ``m10`` < ``m3`` as text: due members come ordered by id as
-    text. Ids are unique across members and employees. Instants are whole
-    seconds; amounts have at most two decimals; one currency (PLN).
+    Erasure requests (ids ``rq1`` to ``rq11``), on 2026-11-27: open for ``m1``
+    (``rq11``, nothing blocks), ``m2`` (``rq10``, its deadline tomorrow),
+    ``m3`` (``rq6``, received at night: its local date is the next day),
+    ``m8`` (``rq4``, extended) and ``m10`` (``rq5``, overdue); completed
+    (``rq1`` and ``rq7`` by an anonymization's audit entry, ``rq8`` at once),
+    withdrawn (``rq2``), rejected (``rq3``). Reminders name requests and the
+    staff actions they need. The audit holds anonymizations with and without
+    ``as_of`` and exports of both shapes (``manual`` with zero counts, and no
+    mode nor counts). The outbox holds events and notices, pending and
+    delivered, two of them created at the same instant.
+
+    Ids ``m1`` < ``m10`` < ``m11`` < ``m3`` as text: due members and requests
+    come ordered by id as text. Ids are unique across members and employees.
+    Instants are whole seconds; amounts have at most two decimals; one
+    currency (PLN).
     """
     contracts = tuple(
         Contract(
@@ -519,6 +789,8 @@ def contract_dataset() -> Dataset:
         documents=profile["documents"],
         reminders=written["reminders"],
         audit=written["audit"],
+        erasure_requests=_erasure_requests(),
+        outbox=_outbox(),
     )
 
 
@@ -543,6 +815,23 @@ def _new_reminders() -> tuple[Reminder, ...]:
             kind="unpaid_purchases",
             created_at=_NOW,
         ),
+        Reminder(
+            id="contract-reminder-3",
+            member_id=_M2,
+            club_id="c1",
+            kind="request_deadline_near",
+            created_at=_NOW,
+            request_id="rq10",
+        ),
+        Reminder(
+            id="contract-reminder-4",
+            member_id="m8",
+            club_id="c2",
+            kind="request_action",
+            created_at=_NOW,
+            request_id="rq4",
+            action="open_collection_case",
+        ),
     )
 
 
@@ -563,6 +852,7 @@ def _new_audit() -> tuple[AuditEntry, ...]:
                 exercises=2,
                 notes=2,
             ),
+            as_of=_AS_OF,
         ),
         AuditEntry(
             id="contract-audit-2",
@@ -579,6 +869,115 @@ def _new_audit() -> tuple[AuditEntry, ...]:
             at=_NOW,
             mode=AnonymizationMode.MANUAL,
             action=AuditAction.EXPORT,
+        ),
+        AuditEntry(
+            id="contract-audit-4",
+            member_id=_M2,
+            actor_id="e1",
+            at=_NOW,
+            mode=None,
+            removed=None,
+            action=AuditAction.EXPORT,
+        ),
+        AuditEntry(
+            id="contract-audit-5",
+            member_id="m4",
+            actor_id=None,
+            at=_NOW,
+            mode=AnonymizationMode.REQUEST,
+            removed=RemovalCounts(personal_data=1, notes=3),
+            as_of=_AS_OF,
+        ),
+    )
+
+
+def _new_requests() -> tuple[ErasureRequest, ...]:
+    """Requests for members without an open one: every field and status once."""
+    return (
+        _request(
+            "contract-request-1",
+            "m4",
+            "c1",
+            "2026-10-05T10:00:00+02:00",
+            RequestChannel.LETTER,
+            "e2",
+            extension=RequestExtension(
+                deadline=_d("2027-01-05"),
+                reason=ExtensionReason.NUMBER_OF_REQUESTS,
+                at=_t("2026-10-20T12:00:00+02:00"),
+                by="e1",
+            ),
+            reminded_near_deadline=True,
+            reminded_overdue=True,
+            refusal_noticed_at=_t("2026-11-04T06:00:00+01:00"),
+        ),
+        _request(
+            "contract-request-2",
+            "m7",
+            "c3",
+            "2026-11-02T15:00:00+01:00",
+            RequestChannel.APP,
+            None,
+            status=RequestStatus.REJECTED,
+            closed_at=_t("2026-11-03T08:00:00+01:00"),
+            closed_by="e1",
+            rejection_reason=RejectionReason.EXCESSIVE,
+        ),
+        _request(
+            "contract-request-3",
+            _M11,
+            "c2",
+            "2026-11-10T10:00:00+01:00",
+            RequestChannel.OTHER,
+            "e2",
+            status=RequestStatus.COMPLETED,
+            closed_at=_t("2026-11-10T10:00:00+01:00"),
+            closed_by="e2",
+        ),
+        _request(
+            "contract-request-4",
+            "m9",
+            "c2",
+            "2026-11-26T12:00:00+01:00",
+            RequestChannel.DESK,
+            "e1",
+            status=RequestStatus.WITHDRAWN,
+            closed_at=_NOW,
+            closed_by="e1",
+        ),
+    )
+
+
+def _new_messages() -> tuple[OutboxMessage, ...]:
+    """Pending events and notices, two of them at one instant in other offsets."""
+    return (
+        _message(
+            "contract-message-1",
+            _M1,
+            _NOW.isoformat(),
+            _RQ_M1,
+            mode=AnonymizationMode.MANUAL,
+        ),
+        _message(
+            "contract-message-2",
+            _M1,
+            _NOW.isoformat(),
+            _RQ_M1,
+            notice=(NoticeKind.COMPLETED, "pl"),
+        ),
+        _message(
+            "contract-message-3",
+            _M2,
+            "2026-11-27T10:00:00+01:00",
+            "rq10",
+            notice=(NoticeKind.REFUSED, "en"),
+        ),
+        _message(
+            "contract-message-4",
+            _M3,
+            "2026-11-27T13:30:00+00:00",
+            None,
+            mode=AnonymizationMode.RETENTION,
         ),
     )
 

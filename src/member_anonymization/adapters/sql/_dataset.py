@@ -376,7 +376,7 @@ def load_dataset(conn: Connection, source: Dataset | Mapping[str, Any]) -> LoadR
         writer.check("network", 0, dataset.network.id, rows.network_row(dataset.network))
         if not writer.problems:
             conn.execute(insert(s.network), rows.network_row(dataset.network))
-    for name in COLLECTIONS:
+    for name in s.COLLECTION_TABLES:  # referenced records first
         try:
             _write(writer, name, getattr(dataset, name))
         except StatementError as exc:
@@ -389,7 +389,7 @@ def load_dataset(conn: Connection, source: Dataset | Mapping[str, Any]) -> LoadR
                 ]
             ) from None
     if writer.problems:
-        raise DatasetError(writer.problems)
+        raise DatasetError(_in_file_order(writer.problems))
     return LoadResult(
         network_id=dataset.network.id,
         counts={name: len(getattr(dataset, name)) for name in COLLECTIONS},

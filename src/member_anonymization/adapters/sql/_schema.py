@@ -446,9 +446,9 @@ COLLECTION_TABLES: Final[Mapping[str, Table]] = {
     "notes": notes,
     "log_entries": log_entries,
     "documents": documents,
-    "reminders": reminders,
     "audit": audit_entries,
     "erasure_requests": erasure_requests,
+    "reminders": reminders,
     "outbox": outbox_messages,
 }
 """The main table of each collection of the dataset file, in dependency order."""
