@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 SECRET_KEY = "example-only-not-secret"
 DEBUG = False
@@ -27,12 +28,35 @@ DATABASES = {
         "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
         "TEST": {"NAME": Path(tempfile.gettempdir()) / f"django_gym_test_{os.getpid()}.sqlite3"},
     },
-    "postgres": {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": "test",
-        "USER": "postgres",
-        "HOST": "127.0.0.1",
-        "PORT": "5432",
-        "TEST": {"NAME": f"django_gym_test_{os.getpid()}"},
-    },
 }
+DATABASE_ROUTERS = ["examples.django_gym.routing.ActiveDatabase"]
+
+POSTGRES: dict[str, Any] = {
+    "ENGINE": "django.db.backends.postgresql",
+    "NAME": "test",
+    "USER": "postgres",
+    "HOST": "127.0.0.1",
+    "PORT": "5432",
+    "TEST": {"NAME": f"django_gym_test_{os.getpid()}", "DEPENDENCIES": []},
+}
+
+
+def _answers(database: dict[str, Any]) -> bool:
+    try:
+        import psycopg
+
+        psycopg.connect(
+            host=database["HOST"],
+            port=database["PORT"],
+            dbname=database["NAME"],
+            user=database["USER"],
+            connect_timeout=3,
+        ).close()
+    except Exception:
+        return False
+    return True
+
+
+if os.environ.get("CI") or _answers(POSTGRES):
+    # Tests marked ``postgres`` use this alias; under CI the server must answer.
+    DATABASES["postgres"] = POSTGRES

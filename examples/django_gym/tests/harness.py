@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import attrs
@@ -13,6 +15,7 @@ from django.db import transaction
 
 from examples.django_gym.gym import adapter as a
 from examples.django_gym.gym import models as g
+from examples.django_gym.routing import ACTIVE
 from member_anonymization import domain as d
 from member_anonymization.contrib.django import (
     PERMISSION_APP_LABEL,
@@ -23,6 +26,16 @@ from member_anonymization.ports import UnitOfWork
 from member_anonymization.serialization import Dataset
 
 _NOTE_KINDS = {d.NoteType.TRAINING_AND_HEALTH: g.Note.TRAINING, d.NoteType.GENERAL: g.Note.GENERAL}
+
+
+@contextmanager
+def routed(using: str) -> Iterator[None]:
+    """Send the ORM's unrouted queries to ``using`` for a while."""
+    token = ACTIVE.set(using)
+    try:
+        yield
+    finally:
+        ACTIVE.reset(token)
 
 
 def _save(folder: str, name: str, data: bytes) -> str:
@@ -87,9 +100,9 @@ def _load_records(dataset: Dataset) -> None:
         )  # fmt: skip
 
 
-def load_dataset(dataset: Dataset) -> None:
+def load_dataset(dataset: Dataset, using: str = "default") -> None:
     """Write the dataset into the (empty) tables; the library's logs through the adapter."""
-    with transaction.atomic():
+    with transaction.atomic(using=using):
         g.Network.objects.create(code=dataset.network.id, name=dataset.network.name)
         g.Club.objects.bulk_create(
             g.Club(code=c.id, name=c.name, timezone=c.timezone,
@@ -99,7 +112,7 @@ def load_dataset(dataset: Dataset) -> None:
         )  # fmt: skip
         _load_people(dataset)
         _load_records(dataset)
-    with a.GymUnitOfWork() as uow:
+    with a.GymUnitOfWork(using=using) as uow:
         uow.audit.add(dataset.audit)
         uow.requests.add(dataset.erasure_requests)
         uow.outbox.add(dataset.outbox)
@@ -134,13 +147,22 @@ def dump_dataset() -> Dataset:
 
 
 class DjangoGymHarness:
-    """The contract's harness: the test database under ``transactional_db``."""
+    """The contract's harness: a test database under ``transactional_db``.
+
+    Args:
+        using: The database alias (the router sends the ORM's other queries there).
+    """
+
+    def __init__(self, using: str = "default") -> None:
+        self.using = using
 
     def build(self, dataset: Dataset) -> Callable[[], UnitOfWork]:
         """Fill the empty test database with the dataset."""
-        load_dataset(dataset)
-        return a.GymUnitOfWork
+        with routed(self.using):
+            load_dataset(dataset, self.using)
+        return partial(a.GymUnitOfWork, using=self.using)
 
     def snapshot(self) -> Dataset:
         """The committed content of the database."""
-        return dump_dataset()
+        with routed(self.using):
+            return dump_dataset()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 
-from examples.django_gym.tests.harness import DjangoGymHarness
+from examples.django_gym.tests.harness import DjangoGymHarness, routed
 from member_anonymization.contract import AdapterContract, AdapterHarness, contract_dataset
+
+HAS_POSTGRES = "postgres" in settings.DATABASES
 
 
 @pytest.fixture
@@ -19,9 +23,10 @@ def media(tmp_path: Path) -> Iterator[Path]:
         yield tmp_path
 
 
-@pytest.mark.usefixtures("transactional_db", "media")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("media")
 class TestDjangoGymContract(AdapterContract):
-    """Every guarantee of the library holds over the gym's Django models."""
+    """Every guarantee of the library holds over the gym's Django models (SQLite)."""
 
     @pytest.fixture
     def harness(self) -> AdapterHarness:
@@ -29,7 +34,24 @@ class TestDjangoGymContract(AdapterContract):
         return DjangoGymHarness()
 
 
-@pytest.mark.usefixtures("transactional_db", "media")
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    not HAS_POSTGRES and not os.environ.get("CI"), reason="no PostgreSQL server answers"
+)
+@pytest.mark.django_db(transaction=True, databases=["postgres"] if HAS_POSTGRES else [])
+@pytest.mark.usefixtures("media")
+class TestDjangoGymContractOnPostgres(AdapterContract):
+    """The same guarantees on PostgreSQL (``select_for_update`` locks)."""
+
+    @pytest.fixture
+    def harness(self) -> Iterator[AdapterHarness]:
+        """A harness over the (emptied) PostgreSQL test database, where the ORM goes too."""
+        with routed("postgres"):
+            yield DjangoGymHarness("postgres")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("media")
 def test_snapshot_holds_the_whole_contract_dataset() -> None:
     """The models hold every field of the contract's dataset: nothing is lost."""
     harness = DjangoGymHarness()
