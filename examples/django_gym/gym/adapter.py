@@ -128,29 +128,22 @@ def member_from(row: g.Member) -> d.Member:
 def invoices_from(queryset: QuerySet[g.Invoice]) -> list[d.Invoice]:
     """Invoices with their lines (two queries)."""
     lines: defaultdict[int, list[d.InvoiceLine]] = defaultdict(list)
-    for line in (
-        g.InvoiceLine.objects.using(queryset.db)
-        .filter(invoice__in=queryset)
-        .order_by("invoice_id", "position")
-    ):
+    rows = g.InvoiceLine.objects.using(queryset.db).filter(invoice__in=queryset)
+    for line in rows.order_by("invoice_id", "position"):
         lines[line.invoice_id].append(
             d.InvoiceLine(description=line.description, quantity=line.quantity,
                           unit_price=line.unit_price, vat_rate=line.vat_rate)
         )  # fmt: skip
-    return [
-        d.Invoice(
-            id=i.ref,
-            number=i.number,
-            member_id=i.member.member_no,
-            club_id=i.club.code,
-            issued_on=i.issued_on,
-            lines=tuple(lines[i.pk]),
-            total=i.total,
-            currency=i.currency,
-            buyer=d.Buyer(name=i.buyer_name, address=i.buyer_address, tax_id=i.buyer_tax_id),
-        )
-        for i in queryset.select_related("member", "club")
-    ]
+    return [invoice_from(i, lines[i.pk]) for i in queryset.select_related("member", "club")]
+
+
+def invoice_from(i: g.Invoice, lines: list[d.InvoiceLine]) -> d.Invoice:
+    """An invoice from its row (``select_related("member", "club")``) and its lines."""
+    return d.Invoice(
+        id=i.ref, number=i.number, member_id=i.member.member_no, club_id=i.club.code,
+        issued_on=i.issued_on, lines=tuple(lines), total=i.total, currency=i.currency,
+        buyer=d.Buyer(name=i.buyer_name, address=i.buyer_address, tax_id=i.buyer_tax_id),
+    )  # fmt: skip
 
 
 def logged(cls: type[T], queryset: QuerySet[Any]) -> list[T]:
@@ -250,9 +243,11 @@ class Records(_Repository):
 
 class Reminders(_Repository):
     def add(self, reminders: Sequence[d.Reminder]) -> None:
-        members = dict(self.q(g.Member).values_list("member_no", "pk"))
-        clubs = dict(self.q(g.Club).values_list("code", "pk"))
-        refs = {"member_id": members, "club_id": clubs}
+        refs = {
+            "member_id": dict(self.q(g.Member).filter(
+                member_no__in={r.member_id for r in reminders}).values_list("member_no", "pk")),
+            "club_id": dict(self.q(g.Club).values_list("code", "pk")),
+        }  # fmt: skip
         self.q(g.Reminder).bulk_create(g.Reminder(**model_fields(r, refs)) for r in reminders)
 
 
@@ -270,13 +265,25 @@ def model_fields(record: Any, refs: Mapping[str, Mapping[str, int]]) -> dict[str
     return out
 
 
+def log_row(model: Any, record: Any, **columns: Any) -> Any:
+    """A row of one of the library's logs: its record as JSON, plus the queried columns."""
+    data = CONVERTER.unstructure(record)
+    return model(ref=record.id, member_no=record.member_id, data=data, **columns)
+
+
+def log_rows(record: Any) -> Any:
+    """The row of an audit entry, erasure request or outbox message."""
+    if isinstance(record, d.AuditEntry):
+        return log_row(g.AuditEntry, record, action=record.action.value)
+    if isinstance(record, d.ErasureRequest):
+        return log_row(g.ErasureRequest, record, status=record.status.value)
+    return log_row(g.OutboxMessage, record, created_at=record.created_at,
+                   request_ref=record.request_id, delivered_at=record.delivered_at)  # fmt: skip
+
+
 class Audit(_Repository):
     def add(self, entries: Sequence[d.AuditEntry]) -> None:
-        self.q(g.AuditEntry).bulk_create(
-            g.AuditEntry(ref=e.id, member_no=e.member_id, action=e.action.value,
-                         data=CONVERTER.unstructure(e))
-            for e in entries
-        )  # fmt: skip
+        self.q(g.AuditEntry).bulk_create(log_rows(e) for e in entries)
 
     def anonymizations(self, *, after: str | None = None, limit: int = 1000) -> list[Any]:
         rows = self.q(g.AuditEntry).filter(action=d.AuditAction.ANONYMIZE.value)
@@ -285,65 +292,51 @@ class Audit(_Repository):
 
 class Requests(_Repository):
     def get(self, request_id: str) -> d.ErasureRequest | None:
-        found = logged(d.ErasureRequest, self.q(g.ErasureRequest).filter(ref=request_id))
-        return found[0] if found else None
+        return next(iter(self.all(ref=request_id)), None)
 
     def open_for(self, member_ids: Sequence[d.MemberId]) -> dict[str, d.ErasureRequest]:
-        rows = self.q(g.ErasureRequest).filter(member_no__in=member_ids, status="open")
-        return {r.member_id: r for r in logged(d.ErasureRequest, rows)}
+        found = self.all(member_no__in=member_ids, status=d.RequestStatus.OPEN)
+        return {r.member_id: r for r in found}
 
     def add(self, requests: Sequence[d.ErasureRequest]) -> None:
-        self.q(g.ErasureRequest).bulk_create(
-            g.ErasureRequest(ref=r.id, member_no=r.member_id, status=r.status.value,
-                             data=CONVERTER.unstructure(r))
-            for r in requests
-        )  # fmt: skip
+        self.q(g.ErasureRequest).bulk_create(log_rows(r) for r in requests)
 
     def update(self, requests: Sequence[d.ErasureRequest]) -> None:
         for r in requests:
-            self.q(g.ErasureRequest).filter(ref=r.id).update(
-                status=r.status.value, data=CONVERTER.unstructure(r)
-            )
+            row = log_rows(r)
+            self.q(g.ErasureRequest).filter(ref=r.id).update(status=row.status, data=row.data)
 
     def open_requests(self, *, after: str | None = None, limit: int = 1000) -> list[Any]:
         rows = self.q(g.ErasureRequest).filter(status="open", ref__gt=after or "")
         return logged(d.ErasureRequest, rows[:limit])
 
-    def all(self, *, status: d.RequestStatus | None = None) -> list[Any]:
-        rows = self.q(g.ErasureRequest)
-        return logged(
-            d.ErasureRequest, rows if status is None else rows.filter(status=status.value)
-        )
+    def all(self, *, status: d.RequestStatus | None = None, **where: Any) -> list[Any]:
+        rows = self.q(g.ErasureRequest).filter(**where)
+        return logged(d.ErasureRequest, rows.filter(status=status.value) if status else rows)
 
 
 class Outbox(_Repository):
     def add(self, messages: Sequence[d.OutboxMessage]) -> None:
-        self.q(g.OutboxMessage).bulk_create(
-            g.OutboxMessage(ref=m.id, member_no=m.member_id, created_at=m.created_at,
-                            request_ref=m.request_id, delivered_at=m.delivered_at,
-                            data=CONVERTER.unstructure(m))
-            for m in messages
-        )  # fmt: skip
+        self.q(g.OutboxMessage).bulk_create(log_rows(m) for m in messages)
 
     def get(self, message_id: str) -> d.OutboxMessage | None:
-        found = logged(d.OutboxMessage, self.q(g.OutboxMessage).filter(ref=message_id))
-        return found[0] if found else None
+        return next(iter(self.find(ref=message_id)), None)
 
-    def pending(self, *, limit: int | None = None) -> list[Any]:
-        rows = self.q(g.OutboxMessage).filter(delivered_at=None).order_by("created_at", "ref")
+    def find(self, limit: int | None = None, **where: Any) -> list[Any]:
+        rows = self.q(g.OutboxMessage).filter(**where).order_by("created_at", "ref")
         return logged(d.OutboxMessage, rows if limit is None else rows[:limit])
 
+    def pending(self, *, limit: int | None = None) -> list[Any]:
+        return self.find(limit, delivered_at=None)
+
     def of_request(self, request_id: str) -> list[Any]:
-        rows = self.q(g.OutboxMessage).filter(request_ref=request_id)
-        return logged(d.OutboxMessage, rows.order_by("created_at", "ref"))
+        return self.find(request_ref=request_id)
 
     def mark_delivered(self, message_ids: Sequence[str], at: dt.datetime) -> list[str]:
-        rows = self.q(g.OutboxMessage).filter(ref__in=message_ids, delivered_at=None)
-        pending = {message.id: message for message in logged(d.OutboxMessage, rows)}
+        pending = {m.id: m for m in self.find(ref__in=message_ids, delivered_at=None)}
         for message in pending.values():
-            self.q(g.OutboxMessage).filter(ref=message.id).update(
-                delivered_at=at, data=CONVERTER.unstructure(message.delivered(at))
-            )
+            data = CONVERTER.unstructure(message.delivered(at))
+            self.q(g.OutboxMessage).filter(ref=message.id).update(delivered_at=at, data=data)
         return [i for i in dict.fromkeys(message_ids) if i in pending]
 
 

@@ -1,4 +1,11 @@
-"""The contract's harness for the Django gym: a dataset into the models, the models out."""
+"""The contract's harness for the Django gym: a dataset into the models, the models out.
+
+Loading walks the library's declaration of record kinds (``RECORD_KINDS``) and maps
+each record to its model with :func:`~examples.django_gym.gym.adapter.model_fields`;
+the snapshot reads every table back with the adapter's own readers, so that
+readers and snapshot agree. Employees become Django users (the name split at its
+first space) holding the library's permissions.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +30,12 @@ from member_anonymization.contrib.django import (
     employee_from_user,
 )
 from member_anonymization.ports import UnitOfWork
-from member_anonymization.serialization import Dataset
+from member_anonymization.serialization import RECORD_KINDS, Dataset
 
 _NOTE_KINDS = {d.NoteType.TRAINING_AND_HEALTH: g.Note.TRAINING, d.NoteType.GENERAL: g.Note.GENERAL}
+_LOGS: dict[type[Any], Any] = {
+    d.AuditEntry: g.AuditEntry, d.ErasureRequest: g.ErasureRequest, d.OutboxMessage: g.OutboxMessage
+}  # fmt: skip
 
 
 @contextmanager
@@ -38,70 +48,38 @@ def routed(using: str) -> Iterator[None]:
         ACTIVE.reset(token)
 
 
-def _save(folder: str, name: str, data: bytes) -> str:
-    return default_storage.save(f"{folder}/{name}", ContentFile(data))
+def _row(model: Any, record: Any, refs: dict[str, dict[str, int]]) -> Any:
+    fields = a.model_fields(record, refs)
+    if "note_type" in fields:
+        fields["kind"] = _NOTE_KINDS[fields.pop("note_type")]
+    if "data" in fields:
+        content = ContentFile(fields.pop("data"))
+        fields["file"] = default_storage.save(f"documents/{record.id}", content)
+    return model(**fields)
 
 
-def _load_people(dataset: Dataset) -> None:
-    permissions = {
-        p.codename: p
-        for p in Permission.objects.filter(content_type__app_label=PERMISSION_APP_LABEL)
-    }
+def _load_people(dataset: Dataset, refs: dict[str, dict[str, int]]) -> None:
+    ours = Permission.objects.filter(content_type__app_label=PERMISSION_APP_LABEL)
+    codes = {p.codename: p for p in ours}
     for employee in dataset.employees:
         first, _, last = employee.name.partition(" ")
         user = User.objects.create_user(employee.id, first_name=first, last_name=last)
-        user.user_permissions.set(
-            permissions[PERMISSION_CODENAMES[p]] for p in employee.permissions
-        )
-    clubs = dict(g.Club.objects.values_list("code", "pk"))
+        user.user_permissions.set(codes[PERMISSION_CODENAMES[p]] for p in employee.permissions)
     for member in dataset.members:
         photo = member.photo
+        content = ContentFile(photo.data) if photo else None
         g.Member.objects.create(
-            member_no=member.id, home_club_id=clubs[member.home_club_id],
+            member_no=member.id, home_club_id=refs["club_id"][member.home_club_id],
             registered_on=member.registered_on, **a.personal_columns(member.personal),
-            photo=_save("photos", member.id, photo.data) if photo else "",
+            photo=default_storage.save(f"photos/{member.id}", content) if content else "",
             photo_type=photo.content_type if photo else "",
             restrict_processing=member.restrict_processing, anonymized_at=member.anonymized_at,
         )  # fmt: skip
-
-
-def _load_records(dataset: Dataset) -> None:
-    refs: dict[str, dict[str, int]] = {
-        "member_id": dict(g.Member.objects.values_list("member_no", "pk")),
-        "club_id": dict(g.Club.objects.values_list("code", "pk")),
-    }
-    for name in ("contracts", "wallets", "collection_cases", "installments", "purchases",
-                 "receipts", "visits", "class_bookings", "measurements", "exercises",
-                 "log_entries", "reminders"):  # fmt: skip
-        records: tuple[Any, ...] = getattr(dataset, name)
-        model = a.MODELS[type(records[0])] if records else None
-        if model is not None:
-            model.objects.bulk_create(model(**a.model_fields(r, refs)) for r in records)
-        if name == "contracts":
-            refs["contract_id"] = dict(g.Contract.objects.values_list("ref", "pk"))
-    for note in dataset.notes:
-        fields = a.model_fields(note, refs)
-        g.Note.objects.create(kind=_NOTE_KINDS[fields.pop("note_type")], **fields)
-    for document in dataset.documents:
-        fields = a.model_fields(document, refs)
-        g.Document.objects.create(
-            file=_save("documents", document.id, fields.pop("data")), **fields
-        )
-    for invoice in dataset.invoices:
-        row = g.Invoice.objects.create(
-            ref=invoice.id, number=invoice.number, member_id=refs["member_id"][invoice.member_id],
-            club_id=refs["club_id"][invoice.club_id], issued_on=invoice.issued_on,
-            buyer_name=invoice.buyer.name, buyer_address=invoice.buyer.address,
-            buyer_tax_id=invoice.buyer.tax_id, total=invoice.total, currency=invoice.currency,
-        )  # fmt: skip
-        g.InvoiceLine.objects.bulk_create(
-            g.InvoiceLine(invoice=row, position=n, **attrs.asdict(line))
-            for n, line in enumerate(invoice.lines, start=1)
-        )  # fmt: skip
+    refs["member_id"] = dict(g.Member.objects.values_list("member_no", "pk"))
 
 
 def load_dataset(dataset: Dataset, using: str = "default") -> None:
-    """Write the dataset into the (empty) tables; the library's logs through the adapter."""
+    """Write the dataset into the (empty) tables, in one transaction."""
     with transaction.atomic(using=using):
         g.Network.objects.create(code=dataset.network.id, name=dataset.network.name)
         g.Club.objects.bulk_create(
@@ -110,38 +88,48 @@ def load_dataset(dataset: Dataset, using: str = "default") -> None:
                    retention_months=c.retention and c.retention.months_after_contract_end)
             for c in dataset.clubs
         )  # fmt: skip
-        _load_people(dataset)
-        _load_records(dataset)
-    with a.GymUnitOfWork(using=using) as uow:
-        uow.audit.add(dataset.audit)
-        uow.requests.add(dataset.erasure_requests)
-        uow.outbox.add(dataset.outbox)
-        uow.commit()
+        refs = {"club_id": dict(g.Club.objects.values_list("code", "pk"))}
+        _load_people(dataset, refs)
+        for kind in RECORD_KINDS:
+            records: tuple[Any, ...] = getattr(dataset, kind.collection)
+            if kind.record_type in a.MODELS:
+                model = a.MODELS[kind.record_type]
+                model.objects.bulk_create(_row(model, r, refs) for r in records)
+            elif kind.record_type in _LOGS:
+                _LOGS[kind.record_type].objects.bulk_create(a.log_rows(r) for r in records)
+            if kind.record_type is d.Contract:
+                refs["contract_id"] = dict(g.Contract.objects.values_list("ref", "pk"))
+        for invoice in dataset.invoices:
+            row = g.Invoice.objects.create(
+                ref=invoice.id, number=invoice.number,
+                member_id=refs["member_id"][invoice.member_id],
+                club_id=refs["club_id"][invoice.club_id], issued_on=invoice.issued_on,
+                buyer_name=invoice.buyer.name, buyer_address=invoice.buyer.address,
+                buyer_tax_id=invoice.buyer.tax_id, total=invoice.total, currency=invoice.currency,
+            )  # fmt: skip
+            g.InvoiceLine.objects.bulk_create(
+                g.InvoiceLine(invoice=row, position=n, **attrs.asdict(line))
+                for n, line in enumerate(invoice.lines, start=1)
+            )
 
 
 def dump_dataset() -> Dataset:
     """Every table read back with the adapter's own readers, in canonical order."""
+    records: dict[str, tuple[Any, ...]] = {}
+    for kind in RECORD_KINDS:
+        cls = kind.record_type
+        if cls in a.MODELS:
+            records[kind.collection] = tuple(a.read_records(cls, a.MODELS[cls].objects.all()))
+        elif cls in _LOGS:
+            records[kind.collection] = tuple(a.logged(cls, _LOGS[cls].objects.all()))
     network = g.Network.objects.get()
-    users = User.objects.filter(is_superuser=False).order_by("username")
-    records: dict[str, tuple[Any, ...]] = {
-        name: tuple(a.read_records(cls, a.MODELS[cls].objects.all()))
-        for name, cls in (
-            ("contracts", d.Contract), ("wallets", d.Wallet), ("installments", d.Installment),
-            ("collection_cases", d.CollectionCase), ("purchases", d.Purchase),
-            ("receipts", d.Receipt), ("visits", d.Visit), ("class_bookings", d.ClassBooking),
-            ("measurements", d.Measurement), ("exercises", d.Exercise), ("notes", d.Note),
-            ("log_entries", d.LogEntry), ("documents", d.Document), ("reminders", d.Reminder),
-        )
-    }  # fmt: skip
+    users = User.objects.order_by("username")
     return Dataset(
         network=d.Network(id=network.code, name=network.name),
         clubs=tuple(a.club_from(c) for c in g.Club.objects.all()),
         employees=tuple(employee_from_user(u, employee_id=u.username) for u in users),
         members=tuple(a.member_from(m) for m in g.Member.objects.select_related("home_club")),
         invoices=tuple(a.invoices_from(g.Invoice.objects.all())),
-        audit=tuple(a.logged(d.AuditEntry, g.AuditEntry.objects.all())),
-        erasure_requests=tuple(a.logged(d.ErasureRequest, g.ErasureRequest.objects.all())),
-        outbox=tuple(a.logged(d.OutboxMessage, g.OutboxMessage.objects.all())),
         **records,
     ).sorted()
 
