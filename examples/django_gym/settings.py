@@ -60,3 +60,4 @@ def _answers(database: dict[str, Any]) -> bool:
 if os.environ.get("CI") or _answers(POSTGRES):
     # Tests marked ``postgres`` use this alias; under CI the server must answer.
     DATABASES["postgres"] = POSTGRES
+MEMBER_ANONYMIZATION_UNIT_OF_WORK = "examples.django_gym.gym.adapter.GymUnitOfWork"
