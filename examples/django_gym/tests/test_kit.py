@@ -5,17 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission as AuthPermission
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.test import override_settings
 
 from examples.django_gym.gym.models import Club, Member
+from examples.django_gym.tests.harness import routed
 from member_anonymization.contrib.django import (
     DjangoUnitOfWork,
     OuterTransactionError,
@@ -204,3 +207,45 @@ def test_permissions_through_django_auth() -> None:
     assert employee.id == "e1"
     assert employee.name == "Ewa Nowak"
     assert employee.permissions == frozenset({Permission.ANONYMIZE_MEMBER})
+
+
+HAS_POSTGRES = "postgres" in settings.DATABASES
+
+
+def _lock_all_skipping() -> list[str]:
+    """Another worker (thread, connection) locking every member it can get."""
+    try:
+        with DjangoUnitOfWork(using="postgres") as uow:
+            rows = uow.lock_rows(Member.objects.order_by("member_no"), skip_locked=True)
+            return [row.member_no for row in rows]
+    finally:
+        connections.close_all()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not HAS_POSTGRES, reason="no PostgreSQL server answers")
+@pytest.mark.django_db(transaction=True, databases=["postgres"] if HAS_POSTGRES else [])
+def test_postgres_locks_the_rows_until_the_end() -> None:
+    import psycopg
+
+    with routed("postgres"):
+        club = Club.objects.create(code="c1", name="Club", timezone="Europe/Warsaw")
+        _member(club, "m1")
+        _member(club, "m2")
+    database = connections["postgres"].settings_dict
+    other = psycopg.connect(
+        host=database["HOST"], port=database["PORT"], dbname=database["NAME"],
+        user=database["USER"], autocommit=True,
+    )  # fmt: skip
+    lock = "SELECT member_no FROM gym_member WHERE member_no = 'm1' FOR UPDATE NOWAIT"
+    try:
+        with DjangoUnitOfWork(using="postgres") as uow:
+            rows = uow.lock_rows(Member.objects.filter(member_no="m1"))
+            assert [row.member_no for row in rows] == ["m1"]
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute(lock)
+            with ThreadPoolExecutor(1) as pool:
+                assert pool.submit(_lock_all_skipping).result() == ["m2"]
+        assert other.execute(lock).fetchall() == [("m1",)]
+    finally:
+        other.close()
