@@ -28,6 +28,7 @@ from member_anonymization.contrib.django import (
     blank_to_none,
     employee_from_user,
     to_club_time,
+    to_database,
 )
 from member_anonymization.policy import MemberFacts
 from member_anonymization.serialization import converter as CONVERTER
@@ -191,7 +192,7 @@ class Members(_Repository):
         return {row.member_no: 1 for row in rows}
 
     def mark_anonymized(self, member_ids: Sequence[d.MemberId], at: dt.datetime) -> None:
-        self.q(g.Member).filter(member_no__in=member_ids).update(anonymized_at=at)
+        self.q(g.Member).filter(member_no__in=member_ids).update(anonymized_at=to_database(at))
         self._uow.notify_anonymized(member_ids)
 
 
@@ -261,7 +262,7 @@ def model_fields(record: Any, refs: Mapping[str, Mapping[str, int]]) -> dict[str
         elif field.name in refs:
             out[field.name] = None if value is None else refs[field.name][value]
         else:
-            out[field.name] = value
+            out[field.name] = to_database(value) if isinstance(value, dt.datetime) else value
     return out
 
 
@@ -277,8 +278,9 @@ def log_rows(record: Any) -> Any:
         return log_row(g.AuditEntry, record, action=record.action.value)
     if isinstance(record, d.ErasureRequest):
         return log_row(g.ErasureRequest, record, status=record.status.value)
-    return log_row(g.OutboxMessage, record, created_at=record.created_at,
-                   request_ref=record.request_id, delivered_at=record.delivered_at)  # fmt: skip
+    delivered = record.delivered_at and to_database(record.delivered_at)
+    return log_row(g.OutboxMessage, record, created_at=to_database(record.created_at),
+                   request_ref=record.request_id, delivered_at=delivered)  # fmt: skip
 
 
 class Audit(_Repository):
@@ -336,7 +338,9 @@ class Outbox(_Repository):
         pending = {m.id: m for m in self.find(ref__in=message_ids, delivered_at=None)}
         for message in pending.values():
             data = CONVERTER.unstructure(message.delivered(at))
-            self.q(g.OutboxMessage).filter(ref=message.id).update(delivered_at=at, data=data)
+            self.q(g.OutboxMessage).filter(ref=message.id).update(
+                delivered_at=to_database(at), data=data
+            )
         return [i for i in dict.fromkeys(message_ids) if i in pending]
 
 

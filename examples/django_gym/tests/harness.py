@@ -28,6 +28,7 @@ from member_anonymization.contrib.django import (
     PERMISSION_APP_LABEL,
     PERMISSION_CODENAMES,
     employee_from_user,
+    to_database,
 )
 from member_anonymization.ports import UnitOfWork
 from member_anonymization.serialization import RECORD_KINDS, Dataset
@@ -73,7 +74,8 @@ def _load_people(dataset: Dataset, refs: dict[str, dict[str, int]]) -> None:
             registered_on=member.registered_on, **a.personal_columns(member.personal),
             photo=default_storage.save(f"photos/{member.id}", content) if content else "",
             photo_type=photo.content_type if photo else "",
-            restrict_processing=member.restrict_processing, anonymized_at=member.anonymized_at,
+            restrict_processing=member.restrict_processing,
+            anonymized_at=member.anonymized_at and to_database(member.anonymized_at),
         )  # fmt: skip
     refs["member_id"] = dict(g.Member.objects.values_list("member_no", "pk"))
 

@@ -34,6 +34,18 @@ class TestDjangoGymContract(AdapterContract):
         return DjangoGymHarness()
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("media")
+class TestDjangoGymContractWithoutTimeZoneSupport(AdapterContract):
+    """The same guarantees with ``USE_TZ=False`` (naive instants in ``TIME_ZONE``)."""
+
+    @pytest.fixture
+    def harness(self) -> Iterator[AdapterHarness]:
+        """A harness with naive instants in the database."""
+        with override_settings(USE_TZ=False, TIME_ZONE="America/New_York"):
+            yield DjangoGymHarness()
+
+
 @pytest.mark.postgres
 @pytest.mark.skipif(
     not HAS_POSTGRES and not os.environ.get("CI"), reason="no PostgreSQL server answers"
