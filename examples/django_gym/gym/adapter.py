@@ -344,26 +344,18 @@ class Outbox(_Repository):
         return [i for i in dict.fromkeys(message_ids) if i in pending]
 
 
-class Clubs(_Repository):
+class Readers(_Repository):
+    """The clubs, the accounting and the profile: read-only, each record kind by name."""
+
     def network_clubs(self) -> dict[str, d.Club]:
         return {row.code: club_from(row) for row in self.q(g.Club)}
 
-
-class Employees(_Repository):
-    def get(self, employee_id: d.EmployeeId) -> d.Employee | None:
-        user = self.q(User).filter(username=employee_id).first()
-        return None if user is None else employee_from_user(user, employee_id=user.username)
-
-
-class Accounting(_Repository):
     def invoices_of(self, member_id: d.MemberId) -> list[d.Invoice]:
         return invoices_from(self.q(g.Invoice).filter(member__member_no=member_id))
 
     def receipts_of(self, member_id: d.MemberId) -> list[d.Receipt]:
         return self.of(d.Receipt, member_id)
 
-
-class Profile(_Repository):
     def visits_of(self, member_id: d.MemberId) -> list[d.Visit]:
         return self.of(d.Visit, member_id)
 
@@ -386,9 +378,16 @@ class Profile(_Repository):
         return self.of(d.Document, member_id)
 
 
+class Employees(_Repository):
+    def get(self, employee_id: d.EmployeeId) -> d.Employee | None:
+        user = self.q(User).filter(username=employee_id).first()
+        return None if user is None else employee_from_user(user, employee_id=user.username)
+
+
 _VALID: Final = Q(contracts__terminated_on=None) | Q(
     contracts__terminated_on__gte=F("contracts__start")
 )
+_OPEN_ENDED: Final = Q(contracts__end=None, contracts__terminated_on=None)
 _EFFECTIVE_END: Final = Case(
     When(contracts__end=None, then=F("contracts__terminated_on")),
     When(contracts__terminated_on__lt=F("contracts__end"), then=F("contracts__terminated_on")),
@@ -399,31 +398,19 @@ _EFFECTIVE_END: Final = Case(
 
 class Retention(_Repository):
     def due_members(
-        self,
-        *,
-        thresholds: Mapping[d.ClubId, dt.date],
-        after: d.MemberId | None = None,
+        self, *, thresholds: Mapping[d.ClubId, dt.date], after: d.MemberId | None = None,
         limit: int = 1000,
-    ) -> list[str]:
+    ) -> list[str]:  # fmt: skip
         if not thresholds or limit <= 0:
             return []
         due = Q()
         for club, day in thresholds.items():
             due |= Q(home_club__code=club, last_end__lte=day)
-        rows = (
-            self.q(g.Member)
-            .filter(anonymized_at=None, member_no__gt=after or "")
-            .annotate(
-                open_ended=Count(
-                    "contracts",
-                    filter=_VALID & Q(contracts__end=None, contracts__terminated_on=None),
-                ),
-                last_end=Coalesce(Max(_EFFECTIVE_END, filter=_VALID), F("registered_on")),
-            )
-            .filter(due, open_ended=0)
-            .order_by("member_no")
-        )
-        return list(rows.values_list("member_no", flat=True)[:limit])
+        open_ended = Count("contracts", filter=_VALID & _OPEN_ENDED)
+        last_end = Coalesce(Max(_EFFECTIVE_END, filter=_VALID), F("registered_on"))
+        rows = self.q(g.Member).filter(anonymized_at=None, member_no__gt=after or "")
+        rows = rows.annotate(open_ended=open_ended, last_end=last_end).filter(due, open_ended=0)
+        return list(rows.order_by("member_no").values_list("member_no", flat=True)[:limit])
 
 
 class GymUnitOfWork(DjangoUnitOfWork):
@@ -436,10 +423,8 @@ class GymUnitOfWork(DjangoUnitOfWork):
         self.records = Records(self)
         self.reminders = Reminders(self)
         self.audit = Audit(self)
-        self.clubs = Clubs(self)
+        self.clubs = self.accounting = self.profile = Readers(self)
         self.employees = Employees(self)
-        self.accounting = Accounting(self)
-        self.profile = Profile(self)
         self.retention = Retention(self)
         self.requests = Requests(self)
         self.outbox = Outbox(self)
