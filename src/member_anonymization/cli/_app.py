@@ -212,7 +212,7 @@ def main_options(
     ] = None,
 ) -> None:
     """Anonymize gym members under the GDPR without falsifying statistics or accounts."""
-    state = Context(db)
+    state = ctx.obj if isinstance(ctx.obj, Context) else Context(db)
     ctx.obj = state
     ctx.call_on_close(state.close)
 
@@ -601,20 +601,30 @@ def demo(ctx: typer.Context) -> None:
             run_demo(store, out, location=location, today=today)
 
 
-def main() -> None:
-    """Run the command line."""
+def run(args: list[str] | None = None, *, obj: Context | None = None) -> int:
+    """Run the command line on ``args`` (``sys.argv`` by default); return the exit code.
+
+    Args:
+        args: The arguments, without the program's name.
+        obj: The context of a host that embeds the command line (its own store).
+    """
     try:
-        code = app(standalone_mode=False)
+        code = app(args=args, standalone_mode=False, obj=obj)
     except typer.Exit as exc:
         code = exc.exit_code
     except NoArgsIsHelpError as exc:
         err.print(str(exc), markup=False)
-        sys.exit(EXIT_BAD_INPUT)
+        return EXIT_BAD_INPUT
     except UsageError as exc:
         message = " ".join(str(exc.format_message()).split())
         err.print(f"error: {message} (see --help)", markup=False)
-        sys.exit(EXIT_BAD_INPUT)
+        return EXIT_BAD_INPUT
     except typer.Abort:
         err.print("error: aborted; nothing was changed.", markup=False)
-        sys.exit(EXIT_REFUSED)
-    sys.exit(code if isinstance(code, int) else EXIT_OK)
+        return EXIT_REFUSED
+    return code if isinstance(code, int) else EXIT_OK
+
+
+def main() -> None:
+    """Run the command line."""
+    sys.exit(run())

@@ -1,0 +1,1 @@
+"""The gym app: models and the adapter."""

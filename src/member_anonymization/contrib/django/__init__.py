@@ -1,0 +1,60 @@
+"""The Django integration kit (the ``[django]`` extra).
+
+What it solves for a Django host, each in one place:
+
+* :class:`DjangoUnitOfWork` drives one explicit transaction on a database alias,
+  begun lazily, committed only by :meth:`~DjangoUnitOfWork.commit` and rolled back
+  otherwise; it refuses to run inside an outer ``atomic`` block
+  (:class:`OuterTransactionError`), where its commit would only release a savepoint.
+* :meth:`DjangoUnitOfWork.lock_rows` holds rows until the unit ends:
+  ``select_for_update`` on PostgreSQL; on SQLite, where Django ignores it, the
+  write lock taken by ``BEGIN IMMEDIATE`` (``OPTIONS={"transaction_mode": "IMMEDIATE"}``).
+* :meth:`DjangoUnitOfWork.delete_files_on_commit` deletes stored files only after
+  the commit (``transaction.on_commit(..., robust=True)``).
+* :func:`aware` and :func:`to_club_time` convert Django's instants (naive with
+  ``USE_TZ=False``, UTC otherwise) to aware instants in a club's time zone.
+* :func:`blank_to_none` and :func:`none_to_blank` map ``""`` blanks and ``NULL``.
+* :func:`employee_from_user` and :func:`has_permission` bridge Django auth
+  permissions (app label :data:`PERMISSION_APP_LABEL`) to the library's employees.
+* :data:`member_anonymized` is sent after the commit, for caches and search indexes.
+"""
+
+from __future__ import annotations
+
+from member_anonymization.contrib.django._auth import (
+    PERMISSION_APP_LABEL,
+    PERMISSION_CODENAMES,
+    employee_from_user,
+    has_permission,
+    permission_name,
+)
+from member_anonymization.contrib.django._signals import member_anonymized
+from member_anonymization.contrib.django._uow import (
+    DjangoUnitOfWork,
+    OuterTransactionError,
+    SqliteModeError,
+)
+from member_anonymization.contrib.django._values import (
+    aware,
+    blank_to_none,
+    none_to_blank,
+    to_club_time,
+    to_database,
+)
+
+__all__ = [
+    "PERMISSION_APP_LABEL",
+    "PERMISSION_CODENAMES",
+    "DjangoUnitOfWork",
+    "OuterTransactionError",
+    "SqliteModeError",
+    "aware",
+    "blank_to_none",
+    "employee_from_user",
+    "has_permission",
+    "member_anonymized",
+    "none_to_blank",
+    "permission_name",
+    "to_club_time",
+    "to_database",
+]

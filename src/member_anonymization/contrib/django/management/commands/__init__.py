@@ -1,0 +1,1 @@
+"""The ``member_anonymization`` management command."""
