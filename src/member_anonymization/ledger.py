@@ -3,10 +3,14 @@
 A backup taken before an anonymization still holds the member: restoring it
 brings the person back. The **ledger** is the list of every anonymization the
 audit trail records, with member ids and instants only (no actor, no counts,
-no personal data), exported to a small file that is kept apart from the
-backups. After a restore, :class:`Replay` applies again to the restored
-database every anonymization of the ledger that it lacks, before the database
-is used.
+no name or other personal value), exported to a small file that is kept apart
+from the backups. After a restore, :class:`Replay` applies again to the
+restored database every anonymization of the ledger that it lacks, before the
+database is used.
+
+The member ids are still pseudonymized data while the club keeps the members'
+invoices and receipts (which name the buyer): the file is written readable by
+its owner only, and belongs where the backups are protected.
 
 The file, ``member-anonymization/ledger@1``, is one JSON object, one entry a line::
 
