@@ -6,6 +6,11 @@ same end state: personal data replaced, photo and erasable records deleted,
 the member marked, reminders for the warnings, one audit entry, the member's
 open erasure request completed, and one ``member_anonymized`` event (plus the
 request's ``completed`` notice) in the outbox, all in the caller's unit of work.
+
+The replay of the erasure ledger (:mod:`member_anonymization.ledger`) has no
+verdict to pass: it re-applies anonymizations decided earlier, each at its own
+instant and in its own mode. It calls :func:`apply_planned`, which
+:func:`apply_anonymization` calls too, so that both leave the same effects.
 """
 
 from __future__ import annotations
@@ -29,13 +34,13 @@ from member_anonymization.domain import (
     Reminder,
     RemovalCounts,
 )
-from member_anonymization.policy import Eligibility, MemberFacts
+from member_anonymization.policy import AnonymizationWarning, Eligibility, MemberFacts
 from member_anonymization.ports import UnitOfWork
 
 if TYPE_CHECKING:
     from member_anonymization.anonymizer import AnonymizationOptions
 
-__all__ = ["Applied", "apply_anonymization", "outbox_message"]
+__all__ = ["Applied", "Planned", "apply_anonymization", "apply_planned", "outbox_message"]
 
 
 @final
@@ -75,6 +80,30 @@ def outbox_message(
     )
 
 
+@final
+@attrs.frozen(kw_only=True)
+class Planned:
+    """One member's anonymization, ready to apply.
+
+    Attributes:
+        member_id: The member, locked by the caller's unit of work.
+        at: The anonymization instant.
+        mode: Manual, retention or request.
+        actor_id: The employee, or ``None``.
+        as_of: The date recorded in the audit entry.
+        warnings: Each becomes a reminder for its club.
+        audit_entry_id: The audit entry's id; ``None`` for a new one.
+    """
+
+    member_id: MemberId
+    at: dt.datetime
+    mode: AnonymizationMode
+    actor_id: EmployeeId | None
+    as_of: dt.date | None
+    warnings: tuple[AnonymizationWarning, ...] = ()
+    audit_entry_id: str | None = None
+
+
 def apply_anonymization(
     uow: UnitOfWork,
     batch: Sequence[tuple[MemberFacts, Eligibility]],
@@ -100,9 +129,38 @@ def apply_anonymization(
     Returns:
         Per member id: what was removed, the audit entry, the request completed.
     """
+    planned = [
+        Planned(
+            member_id=facts.member_id,
+            at=at,
+            mode=mode,
+            actor_id=actor_id,
+            as_of=verdict.as_of,
+            warnings=verdict.warnings,
+        )
+        for facts, verdict in batch
+    ]
+    return apply_planned(uow, planned, options=options)
+
+
+def apply_planned(
+    uow: UnitOfWork, batch: Sequence[Planned], *, options: AnonymizationOptions
+) -> dict[MemberId, Applied]:
+    """Apply every effect of an anonymization to locked members, each as planned.
+
+    It does not commit and evaluates nothing: the caller decided.
+
+    Args:
+        uow: The entered unit of work holding the members' locks.
+        batch: Each member's anonymization (one per member).
+        options: The club's options.
+
+    Returns:
+        Per member id: what was removed, the audit entry, the request completed.
+    """
     if not batch:
         return {}
-    ids = [facts.member_id for facts, _ in batch]
+    ids = [plan.member_id for plan in batch]
     open_requests = uow.requests.open_for(ids)
     uow.members.replace_personal_data({mid: options.placeholder(mid) for mid in ids})
     photos = uow.members.delete_photos(ids)
@@ -111,7 +169,11 @@ def apply_anonymization(
     measurements = uow.records.delete_measurements(ids)
     exercises = uow.records.delete_exercises(ids)
     notes = uow.records.delete_notes(ids, note_types=options.deleted_note_types)
-    uow.members.mark_anonymized(ids, at)
+    instants: dict[dt.datetime, list[MemberId]] = {}
+    for plan in batch:
+        instants.setdefault(plan.at, []).append(plan.member_id)
+    for at, marked in instants.items():
+        uow.members.mark_anonymized(marked, at)
 
     reminders: list[Reminder] = []
     entries: list[AuditEntry] = []
@@ -119,9 +181,9 @@ def apply_anonymization(
     messages: list[OutboxMessage] = []
     out: dict[MemberId, Applied] = {}
     clubs = uow.clubs.network_clubs() if open_requests else {}
-    for facts, verdict in batch:
-        mid = facts.member_id
-        for warning in verdict.warnings:
+    for plan in batch:
+        mid, at, actor_id = plan.member_id, plan.at, plan.actor_id
+        for warning in plan.warnings:
             reminders.append(
                 Reminder(
                     id=options.id_factory(),
@@ -143,13 +205,13 @@ def apply_anonymization(
             notes=notes.get(mid, 0),
         )
         entry = AuditEntry(
-            id=options.id_factory(),
+            id=options.id_factory() if plan.audit_entry_id is None else plan.audit_entry_id,
             member_id=mid,
             actor_id=actor_id,
             at=at,
-            mode=mode,
+            mode=plan.mode,
             removed=removed,
-            as_of=verdict.as_of,
+            as_of=plan.as_of,
         )
         entries.append(entry)
         request = open_requests.get(mid)
@@ -162,7 +224,7 @@ def apply_anonymization(
                 member_id=mid,
                 at=at,
                 request_id=None if request is None else request.id,
-                mode=mode,
+                mode=plan.mode,
             )
         )
         if request is not None:

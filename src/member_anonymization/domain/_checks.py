@@ -2,8 +2,9 @@
 
 Every domain record checks all of its fields when it is built and reports every
 problem at once in one :class:`InvalidRecordError`. Messages name the record
-type, its id (ids are not personal data) and the field, and say what is wrong;
-they never repeat the offending value, because it may be personal data.
+type, its id (a key, which tells nothing about the person by itself) and the
+field, and say what is wrong; they never repeat the offending value, because
+it may be personal data.
 
 Each field declares its check where it is declared, through its metadata::
 
