@@ -1546,3 +1546,374 @@ def scenarios(
     if delete_all_notes is not None:
         plan = [attrs.evolve(a, delete_all_notes=delete_all_notes) for a in plan]
     return dataset, tuple(plan)
+
+
+# ------------------------------------------------------------- a request's life
+
+
+DESK_ID: Final = "e-desk"
+"""The employee :func:`with_desk` adds: every permission, so most desk steps go through."""
+
+
+def with_desk(dataset: Dataset) -> Dataset:
+    """``dataset`` with the employee :data:`DESK_ID`, who holds every permission."""
+    if any(e.id == DESK_ID for e in dataset.employees):
+        return dataset
+    desk = Employee(id=DESK_ID, name="Front Desk", permissions=frozenset(Permission))
+    return attrs.evolve(dataset, employees=(*dataset.employees, desk)).sorted()
+
+
+def recorded_instants(dataset: Dataset) -> list[dt.datetime]:
+    """Every instant the dataset records about requests, anonymizations, audit and outbox."""
+    found: list[dt.datetime | None] = [m.anonymized_at for m in dataset.members]
+    for r in dataset.erasure_requests:
+        found += [r.received_at, r.closed_at, r.refusal_noticed_at]
+        found.append(None if r.extension is None else r.extension.at)
+    found += [a.at for a in dataset.audit]
+    found += [m.created_at for m in dataset.outbox]
+    found += [m.delivered_at for m in dataset.outbox]
+    return [f for f in found if f is not None]
+
+
+@st.composite
+def clock_instants(draw: st.DrawFn, dataset: Dataset, *, max_days: int = 400) -> dt.datetime:
+    """A clock no earlier than anything :func:`recorded_instants` finds (the clock never goes back).
+
+    Often the latest recorded instant itself or the next second, often 22:00-23:59
+    UTC (already the next day east of Greenwich), on days 28 to 31 of a month.
+    """
+    recorded = recorded_instants(dataset)
+    base = max(recorded) if recorded else dt.datetime.combine(TODAY, dt.time(12), tzinfo=dt.UTC)
+    shape = draw(st.sampled_from(("same", "second", "late", "any")))
+    if shape == "same":
+        return _fixed_offset(draw, base)
+    if shape == "second":
+        return _fixed_offset(draw, base + dt.timedelta(seconds=1))
+    if shape == "late":
+        first = base.astimezone(dt.UTC).date()
+        day = draw(_received_days(first, first + dt.timedelta(days=max_days)))
+        late = dt.time(draw(st.integers(22, 23)), draw(st.integers(0, 59)), tzinfo=dt.UTC)
+        instant = dt.datetime.combine(day, late)
+        return _fixed_offset(draw, max(instant, base))
+    return _fixed_offset(draw, base + dt.timedelta(seconds=draw(st.integers(0, max_days * 86_400))))
+
+
+def eligible_members_on(
+    dataset: Dataset, member_ids: Sequence[str], days_: Mapping[str, dt.date]
+) -> Dataset:
+    """``dataset`` changed so that each of ``member_ids`` is eligible on its day in ``days_``."""
+    for member_id in member_ids:
+        dataset = eligible_variant(dataset, member_id, days_[member_id])
+    return dataset
+
+
+def member_day(dataset: Dataset, member_id: str, at: dt.datetime, as_of: dt.date | None) -> dt.date:
+    """The day a run at ``at`` judges the member on: ``as_of``, or the home club's date."""
+    return as_of if as_of is not None else home_club_date(dataset, member_id, at)
+
+
+def earliest_today(dataset: Dataset, at: dt.datetime) -> dt.date:
+    """The earliest local date of the network's clubs at ``at`` (no run may be dated later)."""
+    return min(at.astimezone(ZoneInfo(c.timezone)).date() for c in dataset.clubs)
+
+
+@attrs.frozen(kw_only=True)
+class Receive:
+    """The desk registers a request (received ``ago`` before now; ``None``: now)."""
+
+    member_id: str
+    actor_id: str
+    anonymize: bool
+    channel: RequestChannel
+    ago: dt.timedelta | None
+
+
+@attrs.frozen(kw_only=True)
+class Extend:
+    """The desk extends the picked request: to the latest day, or ``days`` after the deadline."""
+
+    pick: int
+    open_only: bool
+    actor_id: str
+    reason: ExtensionReason
+    days: int | None
+
+
+@attrs.frozen(kw_only=True)
+class Withdraw:
+    """The desk records that the member withdrew the picked request."""
+
+    pick: int
+    open_only: bool
+    actor_id: str
+
+
+@attrs.frozen(kw_only=True)
+class Reject:
+    """The desk rejects the picked request."""
+
+    pick: int
+    open_only: bool
+    actor_id: str
+    reason: RejectionReason
+
+
+@attrs.frozen(kw_only=True)
+class Process:
+    """A processing run, dated ``days_back`` days before the earliest club's today (or today)."""
+
+    days_back: int | None
+    batch_size: int
+
+
+@attrs.frozen(kw_only=True)
+class AnonymizeNow:
+    """An employee presses "anonymize" on a member (today)."""
+
+    member_id: str
+    actor_id: str
+
+
+@attrs.frozen(kw_only=True)
+class Sweep:
+    """The retention sweep runs (today)."""
+
+
+@attrs.frozen(kw_only=True)
+class Advance:
+    """Time passes: the clock moves on."""
+
+    by: dt.timedelta
+
+
+RequestStep = Receive | Extend | Withdraw | Reject | Process | AnonymizeNow | Sweep | Advance
+"""One thing that happens in a request's life."""
+
+STEP_KINDS: Final = (
+    "receive",
+    "extend",
+    "withdraw",
+    "reject",
+    "process",
+    "anonymize",
+    "sweep",
+    "advance",
+)
+
+_ADVANCES: Final = tuple(
+    dt.timedelta(**kw)
+    for kw in ({"days": 1}, {"hours": 23}, {"days": 7}, {"days": 27}, {"days": 31}, {"days": 92})
+)
+
+
+@st.composite
+def request_steps(
+    draw: st.DrawFn, dataset: Dataset, *, kinds: Sequence[str] = STEP_KINDS
+) -> RequestStep:
+    """One step on ``dataset``'s members; the actor is mostly :data:`DESK_ID`."""
+    kind = draw(st.sampled_from(kinds))
+    actors = [e.id for e in dataset.employees]
+    actor = draw(st.sampled_from([DESK_ID] * 3 + actors)) if DESK_ID in actors else actors[0]
+    member_id = draw(st.sampled_from([m.id for m in dataset.members]))
+    pick, open_only = draw(st.integers(0, 63)), draw(st.integers(0, 3)) > 0
+    if kind == "receive":
+        ago = draw(
+            st.none()
+            | st.sampled_from((dt.timedelta(0), dt.timedelta(seconds=1), dt.timedelta(days=1)))
+            | st.integers(0, 40 * 86_400).map(lambda s: dt.timedelta(seconds=s))
+        )
+        return Receive(
+            member_id=member_id,
+            actor_id=actor,
+            anonymize=draw(st.booleans()),
+            channel=draw(st.sampled_from(RequestChannel)),
+            ago=ago,
+        )
+    if kind == "extend":
+        return Extend(
+            pick=pick,
+            open_only=open_only,
+            actor_id=actor,
+            reason=draw(st.sampled_from(ExtensionReason)),
+            days=draw(st.none() | st.sampled_from((1, 2)) | st.integers(1, 92)),
+        )
+    if kind == "withdraw":
+        return Withdraw(pick=pick, open_only=open_only, actor_id=actor)
+    if kind == "reject":
+        return Reject(
+            pick=pick,
+            open_only=open_only,
+            actor_id=actor,
+            reason=draw(st.sampled_from(RejectionReason)),
+        )
+    if kind == "process":
+        return Process(
+            days_back=draw(st.none() | st.sampled_from((0, 1)) | st.integers(0, 40)),
+            batch_size=draw(st.sampled_from((1, 2, 200))),
+        )
+    if kind == "anonymize":
+        return AnonymizeNow(member_id=member_id, actor_id=actor)
+    if kind == "sweep":
+        return Sweep()
+    return Advance(
+        by=draw(
+            st.sampled_from(_ADVANCES)
+            | st.integers(0, 60 * 86_400).map(lambda s: dt.timedelta(seconds=s))
+        )
+    )
+
+
+@attrs.frozen(kw_only=True)
+class RequestWorld:
+    """A network with erasure requests, the clock's start, and what happens next.
+
+    Attributes:
+        dataset: The network (with :data:`DESK_ID`), some members eligible at ``start``.
+        start: The clock's first instant, no earlier than anything recorded.
+        steps: The steps, in order.
+    """
+
+    dataset: Dataset
+    start: dt.datetime
+    steps: tuple[RequestStep, ...] = ()
+
+
+@st.composite
+def request_worlds(
+    draw: st.DrawFn,
+    *,
+    max_members: int = 4,
+    max_steps: int = 6,
+    min_steps: int = 1,
+    kinds: Sequence[str] = STEP_KINDS,
+    open_request: bool = False,
+    eligible: bool = True,
+    restrict: bool = False,
+) -> RequestWorld:
+    """A network with erasure requests, a clock, and a sequence of steps.
+
+    Some members who are not anonymized yet are made eligible on their home
+    club's date at the start (so that anonymizations happen), the others keep
+    whatever blocks them. A request that records its ``refused`` notice has one.
+
+    Args:
+        draw: Hypothesis' draw function.
+        max_members: Passed to :func:`datasets`.
+        max_steps: The most steps.
+        min_steps: The fewest steps.
+        kinds: The kinds of steps to draw from (see :data:`STEP_KINDS`).
+        open_request: Make sure the network has an open request (when a
+            member is not anonymized yet).
+        eligible: Make some members eligible at the start.
+        restrict: Switch "restrict processing" on for some members with an
+            open request, so that it stays open.
+    """
+    dataset = with_desk(draw(datasets(max_members=max_members, requests=True)))
+    if open_request:
+        dataset = draw(with_open_request(dataset))
+    dataset = with_refusal_notices(dataset)
+    start = draw(clock_instants(dataset))
+    fresh = [m.id for m in dataset.members if m.anonymized_at is None]
+    chosen = [m for m in fresh if eligible and draw(st.booleans())]
+    if restrict:
+        holders = {r.member_id for r in dataset.erasure_requests if r.is_open}
+        kept = {m for m in sorted(holders) if draw(st.booleans())}
+        members_ = tuple(
+            attrs.evolve(m, restrict_processing=True) if m.id in kept else m
+            for m in dataset.members
+        )
+        dataset = attrs.evolve(dataset, members=members_)
+    dataset = eligible_members_on(
+        dataset, chosen, {m: home_club_date(dataset, m, start) for m in chosen}
+    )
+    steps = draw(
+        st.lists(request_steps(dataset, kinds=kinds), min_size=min_steps, max_size=max_steps)
+    )
+    return RequestWorld(dataset=dataset, start=start, steps=tuple(steps))
+
+
+@st.composite
+def with_open_request(draw: st.DrawFn, dataset: Dataset) -> Dataset:
+    """``dataset`` with an open request of a member not anonymized yet, if it has none."""
+    if any(r.is_open for r in dataset.erasure_requests):
+        return dataset
+    fresh = [m.id for m in dataset.members if m.anonymized_at is None]
+    if not fresh:
+        return dataset
+    request = draw(
+        erasure_requests(
+            request_id="rq-open",
+            member_id=draw(st.sampled_from(fresh)),
+            club_zones={c.id: c.timezone for c in dataset.clubs},
+            employee_ids=[e.id for e in dataset.employees],
+            statuses=(RequestStatus.OPEN,),
+        )
+    )
+    return attrs.evolve(dataset, erasure_requests=(*dataset.erasure_requests, request)).sorted()
+
+
+@attrs.frozen(kw_only=True)
+class RunWorld:
+    """A network with open requests, and a processing run to make on it.
+
+    Attributes:
+        dataset: The network; the members of ``eligible`` are eligible on their day.
+        at: The clock, no earlier than anything recorded.
+        as_of: The run's date for every club (``None``: each home club's date).
+        batch_size: Requests per unit of work.
+        eligible: The members made eligible (others may happen to be too).
+    """
+
+    dataset: Dataset
+    at: dt.datetime
+    as_of: dt.date | None
+    batch_size: int
+    eligible: tuple[str, ...]
+
+
+@st.composite
+def run_worlds(draw: st.DrawFn, *, max_members: int = 5) -> RunWorld:
+    """A network with open requests (mostly), some of their members eligible on the run's day."""
+    dataset = with_desk(draw(datasets(max_members=max_members, requests=True)))
+    dataset = with_refusal_notices(draw(with_open_request(dataset)))
+    at = draw(clock_instants(dataset))
+    today = earliest_today(dataset, at)
+    back = draw(st.none() | st.sampled_from((0, 1)) | st.integers(0, 60))
+    as_of = None if back is None else today - dt.timedelta(days=back)
+    holders = sorted({r.member_id for r in dataset.erasure_requests if r.is_open})
+    chosen = tuple(m for m in holders if draw(st.integers(0, 3)) > 0)
+    days_ = {m: member_day(dataset, m, at, as_of) for m in chosen}
+    return RunWorld(
+        dataset=eligible_members_on(dataset, chosen, days_),
+        at=at,
+        as_of=as_of,
+        batch_size=draw(st.sampled_from((1, 2, 3, 200))),
+        eligible=chosen,
+    )
+
+
+def with_refusal_notices(dataset: Dataset) -> Dataset:
+    """``dataset`` with a ``refused`` notice for every request that records one was produced."""
+    noticed = {
+        m.request_id
+        for m in dataset.outbox
+        if m.notice is not None and m.notice.kind is NoticeKind.REFUSED
+    }
+    added = tuple(
+        OutboxMessage(
+            id=f"o-refused-{r.id}",
+            kind=OutboxKind.NOTICE,
+            member_id=r.member_id,
+            created_at=r.refusal_noticed_at,
+            request_id=r.id,
+            notice=Notice(
+                kind=NoticeKind.REFUSED,
+                language="en",
+                subject="Request refused",
+                body=f"request {r.id} cannot be carried out yet",
+            ),
+        )
+        for r in dataset.erasure_requests
+        if r.refusal_noticed_at is not None and r.id not in noticed
+    )
+    return attrs.evolve(dataset, outbox=(*dataset.outbox, *added)).sorted()
