@@ -12,6 +12,7 @@ import pytest
 
 from member_anonymization import Anonymizer, Refused
 from member_anonymization.domain import Club, InvalidRecordError, Member
+from member_anonymization.errors import UnknownClubError
 from member_anonymization.policy import (
     BLOCKER_CODES,
     WARNING_CODES,
@@ -309,10 +310,11 @@ def test_arrears_are_totalled_per_club_and_currency() -> None:
     )
 
 
-def test_overdue_installment_in_an_unknown_club_raises_key_error() -> None:
-    """The caller must hand over every club an installment refers to."""
-    with pytest.raises(KeyError):
+def test_overdue_installment_in_an_unknown_club_raises_unknown_club_error() -> None:
+    """The caller must hand over every club an installment refers to; the error is typed."""
+    with pytest.raises(UnknownClubError) as caught:
         check(b.installment(club_id="c9", due_on=YESTERDAY))
+    assert caught.value.club_id == "c9"
 
 
 # -- purchases ---------------------------------------------------------------------------------
