@@ -91,7 +91,7 @@ class SqlTestStore:
     def __init__(self, sql: SqlStore, *, alive: Callable[[], bool] = lambda: True) -> None:
         self.sql = sql
         self._alive = alive
-        self._injector = FaultInjector(self._unit_of_work)
+        self._injector = FaultInjector(_CheckedFactory(self))
         self.calls: list[str] = self._injector.calls
 
     def _check(self) -> None:
@@ -101,13 +101,10 @@ class SqlTestStore:
                 f"at most {LIVE_STORES} SQL stores at once"
             )
 
-    def _unit_of_work(self) -> Any:
-        self._check()
-        return self.sql.unit_of_work()
-
-    def unit_of_work(self) -> Any:
-        """A fresh unit of work, wrapped for fault injection."""
-        return self._injector()
+    @property
+    def unit_of_work(self) -> FaultInjector:
+        """The factory of fresh units of work (plain or read-only), wrapped for fault injection."""
+        return self._injector
 
     def snapshot(self) -> Dataset:
         """The committed content, in canonical order."""
@@ -121,6 +118,21 @@ class SqlTestStore:
     def heal(self) -> None:
         """Stop injecting failures."""
         self._injector.heal()
+
+
+class _CheckedFactory:
+    """The store's factory of units of work, plain and read-only, refusing a reused database."""
+
+    def __init__(self, store: SqlTestStore) -> None:
+        self._store = store
+
+    def __call__(self) -> Any:
+        self._store._check()
+        return self._store.sql.unit_of_work()
+
+    def read_only(self) -> Any:
+        self._store._check()
+        return self._store.sql.unit_of_work.read_only()
 
 
 MakeSqlStore = Callable[[Dataset | None], SqlTestStore]

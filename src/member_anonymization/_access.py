@@ -1,13 +1,26 @@
-"""The first steps the services share: who may act, and the member's facts."""
+"""The first steps the services share: who may act, the member's facts, reading units."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from member_anonymization.domain import Club, EmployeeId, MemberId, Permission
 from member_anonymization.errors import FutureDateError, UnknownEmployeeError, UnknownMemberError
 from member_anonymization.policy import MemberFacts
 from member_anonymization.ports import UnitOfWork
+
+
+def reading(factory: Callable[[], UnitOfWork]) -> Callable[[], UnitOfWork]:
+    """The factory's read-only variant when it offers one, else the factory itself.
+
+    See :class:`~member_anonymization.ports.ReadOnlyUnitOfWorkFactory`.
+    """
+    read_only = getattr(factory, "read_only", None)
+    if callable(read_only):
+        opener: Callable[[], UnitOfWork] = read_only
+        return opener
+    return factory
 
 
 def actor_may(uow: UnitOfWork, actor: EmployeeId, permission: Permission) -> bool:

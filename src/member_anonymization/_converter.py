@@ -41,6 +41,7 @@ from member_anonymization.domain import (
     RequestChannel,
     RequestStatus,
 )
+from member_anonymization.errors import MemberAnonymizationError
 
 __all__ = ["RENAMED", "BadValue", "make_converter"]
 
@@ -48,7 +49,7 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
 
-class BadValue(ValueError):
+class BadValue(MemberAnonymizationError, ValueError):
     """A primitive value of the wrong shape; the message never holds the value."""
 
 

@@ -18,7 +18,7 @@ from typing import ClassVar, Literal, TypeAlias, final
 import attrs
 from typing_extensions import deprecated
 
-from member_anonymization._access import actor_may, member_facts, not_after_today
+from member_anonymization._access import actor_may, member_facts, not_after_today, reading
 from member_anonymization._clock import SystemClock, new_id, service_defaults
 from member_anonymization._effects import apply_anonymization as _apply
 from member_anonymization.domain import (
@@ -235,14 +235,19 @@ class Anonymizer:
     def check(self, member_id: MemberId, *, as_of: dt.date | None = None) -> Eligibility:
         """Every blocker and warning for the member. Changes nothing.
 
+        It reads in a read-only unit of work when the factory offers one
+        (:class:`~member_anonymization.ports.ReadOnlyUnitOfWorkFactory`), so it
+        takes no write lock and no row lock.
+
         Args:
             member_id: The member.
             as_of: "Today"; by default the home club's local date.
 
         Raises:
             UnknownMemberError: No such member.
+            UnknownClubError: A club the verdict needs is not in the network.
         """
-        with self._uow() as uow:
+        with reading(self._uow)() as uow:
             return self._verdict(uow, member_facts(uow, member_id), as_of)
 
     def anonymize(
@@ -263,6 +268,7 @@ class Anonymizer:
             UnknownEmployeeError: No such employee.
             UnknownMemberError: No such member (checked after the permission,
                 so that an actor without it learns nothing).
+            UnknownClubError: A club the verdict needs is not in the network.
         """
         with self._uow() as uow:
             if not actor_may(uow, actor, Permission.ANONYMIZE_MEMBER):

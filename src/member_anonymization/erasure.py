@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Final, Literal, TypeAlias, final
 
 import attrs
 
-from member_anonymization._access import actor_may, member_facts, not_after_today
+from member_anonymization._access import actor_may, member_facts, not_after_today, reading
 from member_anonymization._clock import service_defaults
 from member_anonymization._effects import apply_anonymization, outbox_message
 from member_anonymization._notices import (
@@ -680,10 +680,14 @@ class RequestDesk:
     def show(self, request_id: str, *, as_of: dt.date | None = None) -> RequestDetails:
         """One request, where it stands, its history and its messages. Changes nothing.
 
+        It reads in a read-only unit of work when the factory offers one.
+
         Raises:
             UnknownRequestError: No such request.
+            UnknownClubError: The request's club (or its member's home club)
+                is not in the network.
         """
-        with self._uow() as uow:
+        with reading(self._uow)() as uow:
             request = _request(uow, request_id)
             clubs = uow.clubs.network_clubs()
             day = as_of if as_of is not None else self._today(clubs, request.club_id)
@@ -708,14 +712,19 @@ class RequestDesk:
         """The register: every request (or those of ``status``), most urgent first.
 
         Open requests come first, by days left (overdue ones first), each with
-        what blocks its member today and the expected date. Changes nothing.
+        what blocks its member today and the expected date. Changes nothing:
+        it reads in a read-only unit of work when the factory offers one.
 
         Args:
             status: Only requests of this status.
             overdue: Only open requests past their deadline.
             as_of: The date to judge on (default: each receiving club's today).
+
+        Raises:
+            UnknownClubError: A request's club (or its member's home club) is
+                not in the network.
         """
-        with self._uow() as uow:
+        with reading(self._uow)() as uow:
             clubs = uow.clubs.network_clubs()
             wanted = RequestStatus.OPEN if overdue else status
             requests = list(uow.requests.all(status=wanted))
@@ -832,7 +841,7 @@ class RequestProcessor:
             FutureDateError: ``as_of`` is later than some club's date today.
         """
         now = self._clock.now()
-        with self._uow() as uow:
+        with reading(self._uow)() as uow:
             clubs = dict(uow.clubs.network_clubs())
         if as_of is not None:
             for club in clubs.values():

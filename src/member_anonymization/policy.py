@@ -27,6 +27,7 @@ from member_anonymization.domain.finance import CollectionCase, Installment, Pur
 from member_anonymization.domain.members import Member
 from member_anonymization.domain.organisation import Club
 from member_anonymization.domain.values import ClubId, MemberId
+from member_anonymization.errors import UnknownClubError
 from member_anonymization.messages import Language, text
 
 __all__ = [
@@ -130,13 +131,24 @@ class ProcessingRestricted:
         return _message(self, lang)
 
 
+def _date_of(blocker: AlreadyAnonymized) -> dt.date:
+    return blocker.anonymized_at.date()
+
+
 @final
 @attrs.frozen(kw_only=True)
 class AlreadyAnonymized:
-    """The member is already anonymized (``already_anonymized``)."""
+    """The member is already anonymized (``already_anonymized``).
+
+    Attributes:
+        anonymized_at: The instant of the anonymization.
+        anonymized_on: Its date in the member's home club (what the message
+            shows); by default the date of ``anonymized_at`` at its own offset.
+    """
 
     code: ClassVar[Literal["already_anonymized"]] = "already_anonymized"
     anonymized_at: dt.datetime
+    anonymized_on: dt.date = attrs.field(default=attrs.Factory(_date_of, takes_self=True))
 
     def message(self, lang: Language = "en") -> str:
         """The human message in ``lang``, from :mod:`member_anonymization.messages`."""
@@ -302,6 +314,18 @@ def _totals(
     return {key: (sums[key], tuple(sorted(ids[key]))) for key in sorted(sums)}
 
 
+def _club(clubs: Mapping[ClubId, Club], club_id: ClubId) -> Club:
+    """The club ``club_id`` of the network.
+
+    Raises:
+        UnknownClubError: ``clubs`` has no such club.
+    """
+    club = clubs.get(club_id)
+    if club is None:
+        raise UnknownClubError(club_id)
+    return club
+
+
 def evaluate(facts: MemberFacts, *, clubs: Mapping[ClubId, Club], as_of: dt.date) -> Eligibility:
     """Return every blocker and warning for ``facts`` on the date ``as_of``.
 
@@ -313,7 +337,10 @@ def evaluate(facts: MemberFacts, *, clubs: Mapping[ClubId, Club], as_of: dt.date
         as_of: "Today": the club's local date.
 
     Raises:
-        KeyError: An installment refers to a club missing from ``clubs``.
+        UnknownClubError: A club the verdict depends on is missing from
+            ``clubs``: the club of an overdue installment, or the home club
+            of an anonymized member (its date is shown in the home club's
+            time zone).
     """
     member = facts.member
     blockers: list[Blocker] = []
@@ -349,13 +376,19 @@ def evaluate(facts: MemberFacts, *, clubs: Mapping[ClubId, Club], as_of: dt.date
     if member.restrict_processing:
         blockers.append(ProcessingRestricted())
     if member.anonymized_at is not None:
-        blockers.append(AlreadyAnonymized(anonymized_at=member.anonymized_at))
+        home = _club(clubs, member.home_club_id)
+        blockers.append(
+            AlreadyAnonymized(
+                anonymized_at=member.anonymized_at,
+                anonymized_on=home.local_date(member.anonymized_at),
+            )
+        )
 
     overdue = [i for i in facts.installments if i.is_overdue_on(as_of)]
     arrears = _totals((i.club_id, i.currency, i.amount, i.id) for i in overdue)
     warnings: list[AnonymizationWarning] = []
     for (club_id, currency), (amount, ids) in arrears.items():
-        if clubs[club_id].uses_debt_collection:
+        if _club(clubs, club_id).uses_debt_collection:
             blockers.append(
                 ArrearsUnderCollection(
                     club_id=club_id, amount=amount, currency=currency, installment_ids=ids
@@ -368,7 +401,7 @@ def evaluate(facts: MemberFacts, *, clubs: Mapping[ClubId, Club], as_of: dt.date
             UnpaidPurchases(club_id=club_id, amount=amount, currency=currency, purchase_ids=ids)
         )
     for (club_id, currency), (amount, ids) in arrears.items():
-        if not clubs[club_id].uses_debt_collection:
+        if not _club(clubs, club_id).uses_debt_collection:
             warnings.append(
                 Arrears(club_id=club_id, amount=amount, currency=currency, installment_ids=ids)
             )

@@ -21,6 +21,13 @@ Rules every implementation must follow:
   come back per member id; a member with nothing to delete may be absent.
 * **Invoices and receipts are read-only.** :class:`AccountingReader` has no
   method that writes, and nothing in the library writes them.
+
+A factory may also offer **read-only units of work** (an optional capability,
+:class:`ReadOnlyUnitOfWorkFactory`): its ``read_only()`` opens a unit that
+reads one consistent snapshot and takes no write lock and no row lock. The
+services use it where they only read (checks, the export's reading, dry runs,
+counting due members, listing and showing erasure requests) and fall back to
+the plain factory when it has no ``read_only``.
 """
 
 from __future__ import annotations
@@ -68,6 +75,7 @@ __all__ = [
     "MemberRepository",
     "Outbox",
     "ProfileReader",
+    "ReadOnlyUnitOfWorkFactory",
     "ReminderWriter",
     "RetentionReader",
     "UnitOfWork",
@@ -434,4 +442,28 @@ class UnitOfWorkFactory(Protocol):
 
     def __call__(self) -> UnitOfWork:
         """A new, not yet entered unit of work."""
+        ...
+
+
+class ReadOnlyUnitOfWorkFactory(UnitOfWorkFactory, Protocol):
+    """A factory that also opens read-only units of work (optional).
+
+    The services look for ``read_only`` on the factory they are given and use
+    it where they only read: :meth:`~member_anonymization.Anonymizer.check`,
+    the export's reading (its audit entry is then written in a short unit of
+    its own), a dry run of the retention sweep and its ``count_due``, and
+    listing and showing erasure requests. A factory without it gets plain
+    units of work for those too.
+    """
+
+    def read_only(self) -> UnitOfWork:
+        """A new, not yet entered unit of work that only reads.
+
+        Everything it reads comes from one consistent snapshot of committed
+        data, taken no later than its first read (``REPEATABLE READ READ
+        ONLY`` on PostgreSQL; a ``DEFERRED`` transaction in WAL mode on
+        SQLite). It takes no write lock and no row lock, so writers go on
+        meanwhile; the services never write in it, never lock in it and
+        never commit it. Leaving the ``with`` block ends it.
+        """
         ...

@@ -28,7 +28,7 @@ from typing import Any, Final, final
 
 import attrs
 
-from member_anonymization._access import not_after_today
+from member_anonymization._access import not_after_today, reading
 from member_anonymization._clock import service_defaults
 from member_anonymization._effects import apply_anonymization
 from member_anonymization.anonymizer import AnonymizationOptions
@@ -355,7 +355,9 @@ class RetentionSweep:
             as_of: "Today" for every club; by default each home club's local
                 date when the run starts.
             club_id: Only members whose home club is this club.
-            dry_run: Report what a run would do; take no lock, change nothing.
+            dry_run: Report what a run would do; take no lock, change nothing
+                (it reads in read-only units of work when the factory offers
+                them, see :class:`~member_anonymization.ports.ReadOnlyUnitOfWorkFactory`).
             progress: Called after every batch with the running counts.
 
         Returns:
@@ -385,7 +387,8 @@ class RetentionSweep:
         """How many members are due now (for a progress bar's total). Changes nothing.
 
         It pages through the due ids without loading any member, so it costs a
-        few cheap queries; members may become due or be done meanwhile.
+        few cheap queries (in read-only units of work when the factory offers
+        them); members may become due or be done meanwhile.
 
         Raises:
             UnknownClubError: ``club_id`` names no club of the network.
@@ -395,7 +398,7 @@ class RetentionSweep:
         cursor: MemberId | None = None
         page = max(self._batch_size, _COUNT_PAGE)
         while plan.thresholds:
-            with self._uow() as uow:
+            with reading(self._uow)() as uow:
                 ids = list(
                     uow.retention.due_members(thresholds=plan.thresholds, after=cursor, limit=page)
                 )
@@ -408,7 +411,7 @@ class RetentionSweep:
     def _plan(
         self, as_of: dt.date | None, club_id: ClubId | None, *, refuse_future: bool = False
     ) -> _Plan:
-        with self._uow() as uow:
+        with reading(self._uow)() as uow:
             clubs = dict(uow.clubs.network_clubs())
         if club_id is not None:
             if club_id not in clubs:
@@ -441,9 +444,10 @@ class RetentionSweep:
         self, plan: _Plan, cursor: MemberId | None, *, dry_run: bool
     ) -> tuple[Sequence[MemberId], _Outcome]:
         """Fetch and settle the next page of due members; redo it alone on failure."""
+        open_unit = reading(self._uow) if dry_run else self._uow
         ids: list[MemberId] = []
         try:
-            with self._uow() as uow:
+            with open_unit() as uow:
                 ids = list(
                     uow.retention.due_members(
                         thresholds=plan.thresholds, after=cursor, limit=self._batch_size
@@ -463,7 +467,7 @@ class RetentionSweep:
         outcome = _Outcome()
         for member_id in ids:
             try:
-                with self._uow() as uow:
+                with open_unit() as uow:
                     single = self._settle(uow, [member_id], plan, dry_run=dry_run)
             except Exception as exc:
                 _log.warning("retention of member %s failed (%s)", member_id, type(exc).__name__)

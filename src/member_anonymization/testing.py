@@ -4,7 +4,9 @@
 and opens transactional units of work over it: a unit works on a private copy
 and only :meth:`~InMemoryUnitOfWork.commit` publishes it, so a rollback (or an
 exception) restores everything. One unit runs at a time (a store-wide lock),
-which makes member locks trivially safe.
+which makes member locks trivially safe. A read-only unit
+(``store.unit_of_work.read_only()``) takes no lock: it reads the data
+committed when it began, while other units go on, and cannot commit.
 
 It can also make any repository call fail, to prove atomicity::
 
@@ -49,7 +51,7 @@ from member_anonymization.domain import (
     Visit,
 )
 from member_anonymization.policy import MemberFacts
-from member_anonymization.ports import Clock, UnitOfWork
+from member_anonymization.ports import Clock, ReadOnlyUnitOfWorkFactory, UnitOfWork
 from member_anonymization.retention import last_contract_end
 from member_anonymization.serialization import RECORD_KINDS, Dataset
 
@@ -58,6 +60,7 @@ __all__ = [
     "FixedClock",
     "InMemoryStore",
     "InMemoryUnitOfWork",
+    "InMemoryUnitOfWorkFactory",
     "InjectedFailure",
 ]
 
@@ -542,10 +545,17 @@ class _Retention(_Repository):
 
 @final
 class InMemoryUnitOfWork:
-    """A transaction over an :class:`InMemoryStore`; rolls back unless committed."""
+    """A transaction over an :class:`InMemoryStore`; rolls back unless committed.
 
-    def __init__(self, store: InMemoryStore) -> None:
+    Args:
+        store: The store.
+        read_only: Read the data committed when the unit begins, without the
+            store's lock (other units go on meanwhile); it cannot commit.
+    """
+
+    def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self._store = store
+        self._read_only = read_only
         self._working: _Tables | None = None
         self.members = _Members(self)
         self.facts = _Facts(self)
@@ -565,9 +575,18 @@ class InMemoryUnitOfWork:
             raise RuntimeError("use the unit of work inside a `with` block")
         return self._working
 
+    @property
+    def read_only(self) -> bool:
+        """Whether this unit only reads (no lock; it cannot commit)."""
+        return self._read_only
+
     def __enter__(self) -> Self:
         if self._working is not None:
             raise RuntimeError("this unit of work is already in use")
+        if self._read_only:
+            with self._store._lock:
+                self._working = self._store._tables.copy()
+            return self
         self._store._lock.acquire()
         self._working = self._store._tables.copy()
         return self
@@ -578,11 +597,20 @@ class InMemoryUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._working is None:
+            return
         self._working = None
-        self._store._lock.release()
+        if not self._read_only:
+            self._store._lock.release()
 
     def commit(self) -> None:
-        """Publish every change of this unit."""
+        """Publish every change of this unit.
+
+        Raises:
+            RuntimeError: The unit is read-only.
+        """
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         self._store._before_call("uow.commit")
         self._store._tables = self._tables()
         self._working = self._store._tables.copy()
@@ -641,9 +669,13 @@ class InMemoryStore(_FailurePlan):
         self.commits = 0
         super().__init__()
 
-    def unit_of_work(self) -> InMemoryUnitOfWork:
-        """A new unit of work (the factory to hand to the services)."""
-        return InMemoryUnitOfWork(self)
+    @property
+    def unit_of_work(self) -> InMemoryUnitOfWorkFactory:
+        """The factory to hand to the services: ``store.unit_of_work()`` opens a unit of work.
+
+        ``store.unit_of_work.read_only()`` opens a read-only one.
+        """
+        return InMemoryUnitOfWorkFactory(self)
 
     def snapshot(self) -> Dataset:
         """The committed content, every collection in canonical order."""
@@ -654,6 +686,27 @@ class InMemoryStore(_FailurePlan):
         """Every committed member (for tests)."""
         with self._lock:
             return iter(sorted(self._tables.data["members"].values(), key=lambda m: m.id))
+
+
+@final
+class InMemoryUnitOfWorkFactory:
+    """:attr:`InMemoryStore.unit_of_work`: opens units of work, plain or read-only.
+
+    A :class:`~member_anonymization.ports.ReadOnlyUnitOfWorkFactory`.
+    """
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    def __call__(self) -> InMemoryUnitOfWork:
+        """A new unit of work."""
+        return InMemoryUnitOfWork(self._store)
+
+    def read_only(self) -> InMemoryUnitOfWork:
+        """A new read-only unit of work: no lock, no commit."""
+        return InMemoryUnitOfWork(self._store, read_only=True)
 
 
 _REPOSITORIES = (
@@ -750,7 +803,14 @@ class FaultInjector(_FailurePlan):
         """A new wrapped unit of work."""
         return _FailingUnitOfWork(self, self._factory())
 
+    def read_only(self) -> Any:
+        """A new wrapped read-only unit of work (a plain one when the factory has none)."""
+        read_only = getattr(self._factory, "read_only", None)
+        return _FailingUnitOfWork(self, (read_only if callable(read_only) else self._factory)())
 
-def _conforms(uow: InMemoryUnitOfWork, clock: FixedClock) -> tuple[UnitOfWork, Clock]:
+
+def _conforms(
+    store: InMemoryStore, uow: InMemoryUnitOfWork, clock: FixedClock
+) -> tuple[ReadOnlyUnitOfWorkFactory, UnitOfWork, Clock]:
     """Static proof (checked by mypy) that the fakes implement the ports."""
-    return uow, clock
+    return store.unit_of_work, uow, clock

@@ -895,9 +895,8 @@ def test_records_are_written_as_they_come(make_store: MakeStore, fmt: ExportForm
     result = Exporter(factory, clock=FixedClock(NOW)).export("m1", out, actor="e1", format=fmt)
     assert isinstance(result, Exported)
     assert result.counts.visits == 300
-    (reader,) = readers
-    assert reader.handed_out == 300 * (2 if fmt is ExportFormat.ZIP else 1)
-    assert reader.peak <= 3
+    assert sum(reader.handed_out for reader in readers) == 300  # read once, also for a ZIP
+    assert max(reader.peak for reader in readers) <= 3
     assert [v.id for v in read_export(out.getvalue()).visits] == [v.id for v in visits]
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from member_anonymization import Anonymizer, Refused
 from member_anonymization.domain import Club, InvalidRecordError, Member
+from member_anonymization.errors import UnknownClubError
 from member_anonymization.policy import (
     BLOCKER_CODES,
     WARNING_CODES,
@@ -30,7 +31,7 @@ from member_anonymization.policy import (
     WalletFunds,
     evaluate,
 )
-from member_anonymization.testing import FixedClock
+from member_anonymization.testing import FixedClock, InMemoryStore
 from tests import builders as b
 from tests.backends import MakeStore
 
@@ -309,10 +310,11 @@ def test_arrears_are_totalled_per_club_and_currency() -> None:
     )
 
 
-def test_overdue_installment_in_an_unknown_club_raises_key_error() -> None:
-    """The caller must hand over every club an installment refers to."""
-    with pytest.raises(KeyError):
+def test_overdue_installment_in_an_unknown_club_raises_unknown_club_error() -> None:
+    """The caller must hand over every club an installment refers to; the error is typed."""
+    with pytest.raises(UnknownClubError) as caught:
         check(b.installment(club_id="c9", due_on=YESTERDAY))
+    assert caught.value.club_id == "c9"
 
 
 # -- purchases ---------------------------------------------------------------------------------
@@ -367,6 +369,52 @@ def test_already_anonymized_blocks() -> None:
     when = dt.datetime(2025, 3, 1, 9, tzinfo=dt.UTC)
     verdict = check(member=b.member(anonymized_at=when))
     assert verdict.blockers == (AlreadyAnonymized(anonymized_at=when),)
+
+
+LATE_EVENING_UTC = dt.datetime(2026, 11, 27, 23, 30, tzinfo=dt.UTC)
+"""Half past midnight in Warsaw (UTC+1 in November): already the next day there."""
+
+
+@pytest.mark.parametrize(
+    ("tz", "local_day"),
+    [
+        ("Europe/Warsaw", dt.date(2026, 11, 28)),
+        ("UTC", dt.date(2026, 11, 27)),
+        ("America/New_York", dt.date(2026, 11, 27)),
+    ],
+)
+def test_already_anonymized_shows_the_home_clubs_date(tz: str, local_day: dt.date) -> None:
+    """The date of an anonymization at 23:30 UTC is the home club's calendar date."""
+    member = b.member(anonymized_at=LATE_EVENING_UTC)
+    verdict = check(member=member, clubs=b.clubs(b.club("c1", tz=tz)), as_of=local_day)
+    (blocker,) = verdict.blockers
+    assert isinstance(blocker, AlreadyAnonymized)
+    assert blocker.anonymized_at == LATE_EVENING_UTC
+    assert blocker.anonymized_on == local_day
+    assert blocker.message() == f"The member is already anonymized ({local_day.isoformat()})."
+    assert blocker.message("pl") == (
+        f"Klubowicz jest już zanonimizowany ({local_day.isoformat()})."
+    )
+
+
+def test_already_anonymized_needs_the_home_club() -> None:
+    """Its date is the home club's: a home club missing from the network is a typed error."""
+    member = b.member(home_club_id="c9", anonymized_at=LATE_EVENING_UTC)
+    with pytest.raises(UnknownClubError) as caught:
+        check(member=member)
+    assert caught.value.club_id == "c9"
+
+
+def test_a_check_just_after_a_late_anonymization_agrees_with_its_date() -> None:
+    """Anonymized at 23:30 UTC, checked at once: the message shows as_of, the Warsaw date."""
+    store = InMemoryStore(b.dataset(b.club(tz="Europe/Warsaw"), b.employee(), b.member()))
+    anonymizer = Anonymizer(store.unit_of_work, clock=FixedClock(LATE_EVENING_UTC))
+    assert anonymizer.anonymize("m1", actor="e1").status == "anonymized"
+    verdict = anonymizer.check("m1")
+    assert verdict.as_of == dt.date(2026, 11, 28)
+    assert [blocker.message() for blocker in verdict.blockers] == [
+        "The member is already anonymized (2026-11-28)."
+    ]
 
 
 # -- everything at once ---------------------------------------------------------------------------

@@ -15,6 +15,13 @@ Each field declares its check where it is declared, through its metadata::
 
 :func:`check_fields` runs every declared check in declaration order, adds the
 rules that span several fields, and raises once with every problem.
+
+Only what the rules and the formats need is strict: ids, dates, instants,
+amounts, currencies, time zones, booleans and enums. Text that is only shown
+(names of clubs, employees, contracts, classes, exercises and documents, a
+measurement's kind, content types, invoice numbers and lines) is
+:func:`any_text`: a host's real data has blanks there, and a blank name must not
+stop a check, an anonymization or an export.
 """
 
 from __future__ import annotations
@@ -160,7 +167,7 @@ def text(value: Any) -> str | None:
 
 
 def any_text(value: Any) -> str | None:
-    """A string that may be empty (free text)."""
+    """A string that may be empty (free text, or a name that is only shown)."""
     return None if isinstance(value, str) else "must be a string"
 
 

@@ -25,7 +25,7 @@ class Contract:
     id: ContractId = attrs.field(metadata=c.check(c.ident))
     member_id: MemberId = attrs.field(metadata=c.check(c.ident))
     club_id: ClubId = attrs.field(metadata=c.check(c.ident))
-    name: str = attrs.field(metadata=c.check(c.text))
+    name: str = attrs.field(metadata=c.check(c.any_text))
     start: dt.date = attrs.field(metadata=c.check(c.day))
     end: dt.date | None = attrs.field(default=None, metadata=c.check(c.optional(c.day)))
     terminated_on: dt.date | None = attrs.field(default=None, metadata=c.check(c.optional(c.day)))

@@ -120,7 +120,7 @@ class InvoiceLine:
     description: str = attrs.field(metadata=c.check(c.any_text))
     quantity: Decimal = attrs.field(metadata=c.check(c.decimal))
     unit_price: Decimal = attrs.field(metadata=c.check(c.decimal))
-    vat_rate: str = attrs.field(metadata=c.check(c.text))
+    vat_rate: str = attrs.field(metadata=c.check(c.any_text))
 
     def __attrs_post_init__(self) -> None:
         c.check_fields(self)
@@ -132,7 +132,7 @@ class Invoice:
     """A VAT invoice (FV). Accounting law keeps it exactly as issued."""
 
     id: str = attrs.field(metadata=c.check(c.ident))
-    number: str = attrs.field(metadata=c.check(c.text))
+    number: str = attrs.field(metadata=c.check(c.any_text))
     member_id: MemberId = attrs.field(metadata=c.check(c.ident))
     club_id: ClubId = attrs.field(metadata=c.check(c.ident))
     issued_on: dt.date = attrs.field(metadata=c.check(c.day))
@@ -151,7 +151,7 @@ class Receipt:
     """A receipt (paragon). It keeps the contractor's name as issued."""
 
     id: str = attrs.field(metadata=c.check(c.ident))
-    number: str = attrs.field(metadata=c.check(c.text))
+    number: str = attrs.field(metadata=c.check(c.any_text))
     member_id: MemberId = attrs.field(metadata=c.check(c.ident))
     club_id: ClubId = attrs.field(metadata=c.check(c.ident))
     issued_at: dt.datetime = attrs.field(metadata=c.check(c.instant))

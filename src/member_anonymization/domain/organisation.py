@@ -18,7 +18,7 @@ class Network:
     """A network of clubs: the scope of contracts and collection cases."""
 
     id: str = attrs.field(metadata=c.check(c.ident))
-    name: str = attrs.field(metadata=c.check(c.text))
+    name: str = attrs.field(metadata=c.check(c.any_text))
 
     def __attrs_post_init__(self) -> None:
         c.check_fields(self)
@@ -47,7 +47,7 @@ class Club:
     """
 
     id: ClubId = attrs.field(metadata=c.check(c.ident))
-    name: str = attrs.field(metadata=c.check(c.text))
+    name: str = attrs.field(metadata=c.check(c.any_text))
     timezone: str = attrs.field(metadata=c.check(c.timezone))
     uses_debt_collection: bool = attrs.field(metadata=c.check(c.boolean))
     retention: RetentionSetting | None = attrs.field(
@@ -73,7 +73,7 @@ class Employee:
     """A club employee and what their role permits."""
 
     id: EmployeeId = attrs.field(metadata=c.check(c.ident))
-    name: str = attrs.field(repr=False, metadata=c.check(c.text))
+    name: str = attrs.field(repr=False, metadata=c.check(c.any_text))
     permissions: frozenset[Permission] = attrs.field(
         default=frozenset(), metadata=c.check(c.frozenset_of(c.member_of(Permission)))
     )

@@ -35,7 +35,7 @@ class ClassBooking:
     id: str = attrs.field(metadata=c.check(c.ident))
     member_id: MemberId = attrs.field(metadata=c.check(c.ident))
     club_id: ClubId = attrs.field(metadata=c.check(c.ident))
-    class_name: str = attrs.field(metadata=c.check(c.text))
+    class_name: str = attrs.field(metadata=c.check(c.any_text))
     starts_at: dt.datetime = attrs.field(metadata=c.check(c.instant))
     attended: bool = attrs.field(metadata=c.check(c.boolean))
 
@@ -51,7 +51,7 @@ class Measurement:
     id: str = attrs.field(metadata=c.check(c.ident))
     member_id: MemberId = attrs.field(metadata=c.check(c.ident))
     taken_on: dt.date = attrs.field(metadata=c.check(c.day))
-    kind: str = attrs.field(metadata=c.check(c.text))
+    kind: str = attrs.field(metadata=c.check(c.any_text))
     value: Decimal = attrs.field(repr=c.redacted, metadata=c.check(c.decimal))
 
     def __attrs_post_init__(self) -> None:
@@ -66,7 +66,7 @@ class Exercise:
     id: str = attrs.field(metadata=c.check(c.ident))
     member_id: MemberId = attrs.field(metadata=c.check(c.ident))
     planned_on: dt.date = attrs.field(metadata=c.check(c.day))
-    name: str = attrs.field(metadata=c.check(c.text))
+    name: str = attrs.field(metadata=c.check(c.any_text))
     sets: int | None = attrs.field(default=None, metadata=c.check(c.optional(c.count)))
     reps: int | None = attrs.field(default=None, metadata=c.check(c.optional(c.count)))
     weight_kg: Decimal | None = attrs.field(
@@ -113,9 +113,9 @@ class Document:
 
     id: str = attrs.field(metadata=c.check(c.ident))
     member_id: MemberId = attrs.field(metadata=c.check(c.ident))
-    name: str = attrs.field(repr=c.redacted, metadata=c.check(c.text))
+    name: str = attrs.field(repr=c.redacted, metadata=c.check(c.any_text))
     uploaded_at: dt.datetime = attrs.field(metadata=c.check(c.instant))
-    content_type: str = attrs.field(metadata=c.check(c.text))
+    content_type: str = attrs.field(metadata=c.check(c.any_text))
     data: bytes = attrs.field(
         repr=lambda data: f"<{len(data)} bytes>", metadata=c.check(c.instance(bytes))
     )

@@ -80,7 +80,7 @@ class Money:
 class BinaryContent:
     """A stored file: a photo or a document's content."""
 
-    content_type: str = attrs.field(metadata=c.check(c.text))
+    content_type: str = attrs.field(metadata=c.check(c.any_text))
     data: bytes = attrs.field(
         repr=lambda data: f"<{len(data)} bytes>", metadata=c.check(c.instance(bytes))
     )

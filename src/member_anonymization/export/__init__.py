@@ -6,13 +6,17 @@ installments, purchases, invoices and receipts, measurements, exercises, notes,
 log entries and documents with their content) and nothing of any other member,
 as one JSON document (``member-anonymization/export@1``) or as a ZIP holding
 that JSON, one CSV per record kind, the photo and the documents. It works only
-through :mod:`member_anonymization.ports`, in one unit of work, and records an
-audit entry (no personal data) for every export.
+through :mod:`member_anonymization.ports`: it reads everything in one unit of
+work (a read-only one when the factory offers it, so one consistent snapshot
+and no write lock), writes the file, and then records an audit entry (no
+personal data) in a short unit of its own.
 
 Records are written one by one as the repositories yield them, so a member
-with a long history exports in little memory. The same data gives the same
-bytes: records are ordered by id, keys keep the dataset order, and the archive
-entries carry fixed metadata dated by the export time.
+with a long history exports in little memory; each kind is read once (a ZIP's
+CSV rows and documents wait in temporary files until the JSON is written). The
+same data gives the same bytes: records are ordered by id, keys keep the
+dataset order, and the archive entries carry fixed metadata dated by the
+export time.
 
 A kind whose profile tab is hidden is left out and named in ``omitted``: once
 a member is anonymized the Finances, Log and Documents tabs are gone, so their
@@ -24,6 +28,7 @@ they are no longer part of the profile).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
 import os
@@ -33,7 +38,7 @@ from typing import BinaryIO, ClassVar, Final, Literal, TypeAlias, final
 
 import attrs
 
-from member_anonymization._access import actor_may, member_facts
+from member_anonymization._access import actor_may, member_facts, reading
 from member_anonymization._clock import new_id, service_defaults
 from member_anonymization.domain import (
     AnonymizationMode,
@@ -242,8 +247,13 @@ class Exporter:
     ) -> ExportResult:
         """Write the member's export and audit it, completely or not at all.
 
-        The member stays locked while the export is written, so an
-        anonymization started meanwhile waits for it.
+        Everything is read in one unit of work: a read-only one when the
+        factory offers it (one consistent snapshot, taken when the export
+        starts, and no lock, so other members' changes go on meanwhile).
+        Then the file is written to its end and, only then, the audit entry
+        is added in a short unit of work of its own. An anonymization of the
+        same member committed meanwhile does not change the file: it shows
+        the member as they were when the export started.
 
         Args:
             member_id: The member.
@@ -269,11 +279,17 @@ class Exporter:
         removed; bytes already written to a caller's stream stay there.
         """
         chosen = format if format is not None else ExportFormat.for_target(out)
-        with self._uow() as uow:
-            if not actor_may(uow, actor, Permission.EXPORT_MEMBER_DATA):
-                return ExportNotPermitted(member_id=member_id, actor_id=actor)
-            facts = member_facts(uow, member_id, lock=True)
-            at = self._clock.now()
+        with contextlib.ExitStack() as output:
+            with reading(self._uow)() as uow:
+                if not actor_may(uow, actor, Permission.EXPORT_MEMBER_DATA):
+                    return ExportNotPermitted(member_id=member_id, actor_id=actor)
+                facts = member_facts(uow, member_id)
+                at = self._clock.now()
+                source = _Source(uow, facts)
+                # The file outlives the reading unit: removed again if the audit fails.
+                target = output.enter_context(_open_target(out))
+                counts = ExportCounts(**_WRITERS[chosen](target.stream, source, at=at))
+                target.finish()
             entry = AuditEntry(
                 id=self._options.id_factory(),
                 member_id=member_id,
@@ -283,10 +299,7 @@ class Exporter:
                 removed=RemovalCounts(),
                 action=AuditAction.EXPORT,
             )
-            source = _Source(uow, facts)
-            with _open_target(out) as target:
-                counts = ExportCounts(**_WRITERS[chosen](target.stream, source, at=at))
-                target.finish()
+            with self._uow() as uow:
                 uow.audit.add([entry])
                 uow.commit()
         return Exported(

@@ -5,14 +5,16 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import shutil
+import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any, Final, final
 
-from member_anonymization.domain import Document, Member
+from member_anonymization.domain import Member
 from member_anonymization.errors import ForeignRecordError
 from member_anonymization.export._csv import TABLES, CsvWriter, TextSink, flatten
-from member_anonymization.export._kinds import _KIND, _KINDS, EXPORT_FORMAT, _Kind
+from member_anonymization.export._kinds import _KINDS, EXPORT_FORMAT, _Kind
 from member_anonymization.export._zip import JSON_NAME, ArchiveNames, entry_info
 from member_anonymization.policy import MemberFacts
 from member_anonymization.ports import UnitOfWork
@@ -53,9 +55,23 @@ class _Source:
 
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
 
+_SPOOL_MEMORY: Final = 1 << 20
+"""Bytes a ZIP export keeps in memory per temporary file before it moves to disk."""
 
-def _write_json(out: IO[bytes], source: _Source, *, at: dt.datetime) -> dict[str, int]:
-    """Write the JSON document, one record per line, as the records come; return the counts."""
+_COPY_CHUNK: Final = 1 << 16
+"""Bytes copied at a time from a temporary file into the archive."""
+
+Tee = Callable[[_Kind, Any, dict[str, Any]], None]
+"""Sees each record the JSON writer writes, with its dataset shape."""
+
+
+def _write_json(
+    out: IO[bytes], source: _Source, *, at: dt.datetime, tee: Tee | None = None
+) -> dict[str, int]:
+    """Write the JSON document, one record per line, as the records come; return the counts.
+
+    Each kind is read once; ``tee``, when given, sees every record as it is written.
+    """
     sink = TextSink(out)
     encode = _ENCODER.encode
     header: dict[str, Any] = {
@@ -73,8 +89,11 @@ def _write_json(out: IO[bytes], source: _Source, *, at: dt.datetime) -> dict[str
         sink.write(f"  {encode(kind.name)}: [")
         count = 0
         for record in source.records(kind):
+            plain = converter.unstructure(record, kind.record_type)
             sink.write("\n    " if count == 0 else ",\n    ")
-            sink.write(encode(converter.unstructure(record, kind.record_type)))
+            sink.write(encode(plain))
+            if tee is not None:
+                tee(kind, record, plain)
             count += 1
         sink.write("\n  ]" if count else "]")
         sink.write(",\n" if position < len(_KINDS) - 1 else "\n")
@@ -84,53 +103,98 @@ def _write_json(out: IO[bytes], source: _Source, *, at: dt.datetime) -> dict[str
     return {"photo": int(source.member.photo is not None), **counts}
 
 
+@final
+class _Spooled:
+    """What a ZIP export writes after its JSON, gathered while the JSON is written.
+
+    Every CSV (but the member's) gets a temporary file, and the documents'
+    contents one more; each stays in memory up to :data:`_SPOOL_MEMORY` bytes
+    and then moves to an unnamed temporary file, deleted when it is closed.
+    """
+
+    def __init__(self, files: contextlib.ExitStack, names: ArchiveNames) -> None:
+        self._files = files
+        self._names = names
+        self.tables: dict[str, tuple[IO[bytes], CsvWriter]] = {}
+        for table in _SPOOLED_TABLES:
+            spool = self._spool()
+            self.tables[table] = (spool, CsvWriter(spool, TABLES[table]))
+        self.contents = self._spool()
+        self.documents: list[tuple[str, int]] = []
+
+    def _spool(self) -> IO[bytes]:
+        # Closed (and deleted) by the export's exit stack.
+        spooled = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)  # noqa: SIM115
+        spool: IO[bytes] = self._files.enter_context(spooled)
+        return spool
+
+    def __call__(self, kind: _Kind, record: Any, plain: dict[str, Any]) -> None:
+        """Queue the record's CSV rows (and a document's content)."""
+        row = flatten(plain)
+        if kind.name == "documents":
+            name = self._names.document(record.id, record.name, record.content_type)
+            self.contents.write(record.data)
+            self.documents.append((name, len(record.data)))
+            row["file"] = name
+        self.tables[kind.name][1].write(row)
+        if kind.name == "invoices":
+            lines = self.tables["invoice_lines"][1]
+            for number, line in enumerate(record.lines, start=1):
+                line_row: dict[str, Any] = {"invoice_id": record.id, "line": number}
+                line_row.update(converter.unstructure(line))
+                lines.write(line_row)
+
+    def copy(self, archive: zipfile.ZipFile, table: str, at: dt.datetime) -> None:
+        """Write the table's CSV into the archive."""
+        spool, writer = self.tables[table]
+        writer.close()
+        info = entry_info(TABLES[table].file_name, at)
+        info.file_size = spool.tell()
+        spool.seek(0)
+        with archive.open(info, "w") as entry:
+            shutil.copyfileobj(spool, entry, _COPY_CHUNK)
+
+
+_SPOOLED_TABLES: Final = tuple(
+    name
+    for kind in _KINDS
+    for name in ((kind.name, "invoice_lines") if kind.name == "invoices" else (kind.name,))
+)
+"""The CSVs written from the records as the JSON reads them, in archive order (documents last)."""
+
+
 def _write_zip(out: IO[bytes], source: _Source, *, at: dt.datetime) -> dict[str, int]:
-    """Write the archive: the JSON, the CSVs, the photo and the documents; return the counts."""
+    """Write the archive: the JSON, the CSVs, the photo and the documents; return the counts.
+
+    Each kind is read once: while its records go into the JSON, their CSV rows
+    (and the documents' contents) go to temporary files, copied into the
+    archive once the JSON is complete. The entries keep a fixed order.
+    """
     names = ArchiveNames()
     for fixed in (JSON_NAME, *(table.file_name for table in TABLES.values())):
         names.claim("", fixed, "")
     member = source.member
     photo_name = None if member.photo is None else names.photo(member.photo.content_type)
 
-    with zipfile.ZipFile(out, "w", allowZip64=True) as archive:
-
-        @contextlib.contextmanager
-        def csv_file(table: str) -> Iterator[CsvWriter]:
-            with archive.open(entry_info(TABLES[table].file_name, at), "w") as entry:
-                writer = CsvWriter(entry, TABLES[table])
-                yield writer
-                writer.close()
-
+    with contextlib.ExitStack() as files, zipfile.ZipFile(out, "w", allowZip64=True) as archive:
+        spooled = _Spooled(files, names)
         with archive.open(entry_info(JSON_NAME, at), "w", force_zip64=True) as entry:
-            counts = _write_json(entry, source, at=at)
+            counts = _write_json(entry, source, at=at, tee=spooled)
 
-        with csv_file("member") as writer:
+        with archive.open(entry_info(TABLES["member"].file_name, at), "w") as entry:
+            writer = CsvWriter(entry, TABLES["member"])
             row = flatten(converter.unstructure(member, Member))
             row["photo.file"] = photo_name
             writer.write(row)
-        for kind in _KINDS:
-            if kind.name == "documents":
-                continue
-            with csv_file(kind.name) as writer:
-                for record in source.records(kind):
-                    writer.write(flatten(converter.unstructure(record, kind.record_type)))
-            if kind.name == "invoices":
-                with csv_file("invoice_lines") as writer:
-                    for invoice in source.records(kind):
-                        for number, line in enumerate(invoice.lines, start=1):
-                            line_row: dict[str, Any] = {"invoice_id": invoice.id, "line": number}
-                            line_row.update(converter.unstructure(line))
-                            writer.write(line_row)
+            writer.close()
+        for table in _SPOOLED_TABLES:
+            if table != "documents":
+                spooled.copy(archive, table, at)
 
         if member.photo is not None and photo_name is not None:
             archive.writestr(entry_info(photo_name, at), member.photo.data)
-        rows: list[dict[str, Any]] = []
-        for document in source.records(_KIND["documents"]):
-            name = names.document(document.id, document.name, document.content_type)
-            archive.writestr(entry_info(name, at), document.data)
-            row = flatten(converter.unstructure(document, Document))
-            row["file"] = name
-            rows.append(row)
-        with csv_file("documents") as writer:
-            writer.write_all(rows)
+        spooled.contents.seek(0)
+        for name, size in spooled.documents:
+            archive.writestr(entry_info(name, at), spooled.contents.read(size))
+        spooled.copy(archive, "documents", at)
     return counts

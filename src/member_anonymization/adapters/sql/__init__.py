@@ -39,6 +39,7 @@ from member_anonymization.adapters.sql._store import (
     DEFAULT_BUSY_TIMEOUT,
     DEFAULT_LOCK_TIMEOUT,
     SqlStore,
+    SqlUnitOfWorkFactory,
     create_sql_engine,
 )
 from member_anonymization.adapters.sql._url import SUPPORTED_BACKENDS, database_url, describe_url
@@ -61,6 +62,7 @@ __all__ = [
     "SqlAdapterError",
     "SqlStore",
     "SqlUnitOfWork",
+    "SqlUnitOfWorkFactory",
     "create_sql_engine",
     "database_url",
     "describe_url",

@@ -35,7 +35,7 @@ from sqlalchemy import (
 
 from member_anonymization.adapters.sql import _rows as rows
 from member_anonymization.adapters.sql import _schema as s
-from member_anonymization.adapters.sql._engine import adapter_connection
+from member_anonymization.adapters.sql._engine import SQLITE_BEGIN, adapter_connection
 from member_anonymization.adapters.sql._registers import SqlOutbox, SqlRequests, anonymizations
 from member_anonymization.adapters.sql._residue import CheckpointResult, checkpoint_after_erasure
 from member_anonymization.adapters.sql._types import split_instant
@@ -461,6 +461,14 @@ class SqlUnitOfWork:
     start). :meth:`commit` makes the changes permanent; leaving the ``with``
     block rolls back whatever was not committed and returns the connection.
 
+    A **read-only** unit (``read_only=True``, what
+    ``SqlStore.unit_of_work.read_only()`` opens) reads one consistent snapshot
+    and takes no lock that a writer waits for: on SQLite it begins
+    ``DEFERRED`` (in WAL mode a reader and the writer do not block each
+    other; the snapshot is taken at its first read) with ``PRAGMA
+    query_only`` on; on PostgreSQL it is ``REPEATABLE READ READ ONLY``. Any
+    write in it fails.
+
     A database held by another connection for longer than the busy timeout
     (SQLite) or ``lock_timeout`` (PostgreSQL) raises :class:`DatabaseBusyError`.
 
@@ -470,14 +478,16 @@ class SqlUnitOfWork:
 
     Args:
         engine: The engine to take the connection from.
+        read_only: Open a read-only unit.
 
     Attributes:
         last_checkpoint: The checkpoint after this unit's latest commit that
             removed personal data (``None``: none, or PostgreSQL).
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self._engine = engine
+        self._read_only = read_only
         self._connection: Connection | None = None
         self._removing = False
         self.last_checkpoint: CheckpointResult | None = None
@@ -495,6 +505,11 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self)
 
     @property
+    def read_only(self) -> bool:
+        """Whether this unit only reads (one snapshot, no write lock)."""
+        return self._read_only
+
+    @property
     def connection(self) -> Connection:
         """The unit's connection (only inside the ``with`` block)."""
         if self._connection is None:
@@ -507,9 +522,11 @@ class SqlUnitOfWork:
         connection = adapter_connection(self._engine)
         self._removing = False
         try:
+            if self._read_only:
+                _begin_reading(connection)
             connection.begin()
         except BaseException:
-            connection.close()
+            _end_reading(connection, self._read_only)
             raise
         self._connection = connection
         return self
@@ -527,7 +544,7 @@ class SqlUnitOfWork:
             if connection.in_transaction():
                 connection.rollback()
         finally:
-            connection.close()
+            _end_reading(connection, self._read_only)
 
     def removing_personal_data(self) -> None:
         """Note that this transaction overwrites or deletes personal data."""
@@ -550,3 +567,25 @@ class SqlUnitOfWork:
         """Discard every change since the last commit."""
         self._removing = False
         self.connection.rollback()
+
+
+def _begin_reading(connection: Connection) -> None:
+    """Make the connection's next transaction a read-only snapshot."""
+    if connection.dialect.name == "sqlite":
+        connection.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+        # Outside a transaction (the driver is in autocommit mode until BEGIN).
+        connection.connection.driver_connection.execute("PRAGMA query_only = ON")  # type: ignore[union-attr]
+    else:
+        connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+
+
+def _end_reading(connection: Connection, read_only: bool) -> None:
+    """Close the connection; a read-only SQLite one goes back writable, or is dropped."""
+    if read_only and connection.dialect.name == "sqlite" and not connection.invalidated:
+        try:
+            driver = connection.connection.driver_connection
+            driver.execute("PRAGMA query_only = OFF")  # type: ignore[union-attr]
+        except Exception:
+            # Never hand a connection that refuses writes to the next unit of work.
+            connection.invalidate()
+    connection.close()

@@ -59,6 +59,7 @@ from member_anonymization.domain import (
     Visit,
     Wallet,
 )
+from member_anonymization.errors import MemberAnonymizationError
 
 __all__ = [
     "DATASET_FIELDS",
@@ -69,7 +70,7 @@ __all__ = [
 Values = dict[str, Any]
 
 
-class FieldError(ValueError):
+class FieldError(MemberAnonymizationError, ValueError):
     """A field whose value the schema cannot hold exactly.
 
     Attributes:

@@ -34,10 +34,60 @@ from member_anonymization.adapters.sql._schema import (
     require_schema,
 )
 from member_anonymization.adapters.sql._url import describe_url
-from member_anonymization.ports import UnitOfWork, UnitOfWorkFactory
+from member_anonymization.ports import ReadOnlyUnitOfWorkFactory, UnitOfWork, UnitOfWorkFactory
 from member_anonymization.serialization import Dataset
 
-__all__ = ["DEFAULT_BUSY_TIMEOUT", "DEFAULT_LOCK_TIMEOUT", "SqlStore", "create_sql_engine"]
+__all__ = [
+    "DEFAULT_BUSY_TIMEOUT",
+    "DEFAULT_LOCK_TIMEOUT",
+    "SqlStore",
+    "SqlUnitOfWorkFactory",
+    "create_sql_engine",
+]
+
+
+@final
+class SqlUnitOfWorkFactory:
+    """:attr:`SqlStore.unit_of_work`: opens units of work, plain or read-only.
+
+    Calling it opens a unit of work as the services need for a change
+    (``BEGIN IMMEDIATE`` on SQLite); :meth:`read_only` opens one that only
+    reads, from one snapshot, without any lock a writer would wait for. It
+    is a :class:`~member_anonymization.ports.ReadOnlyUnitOfWorkFactory`.
+    """
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+
+    def __call__(self) -> SqlUnitOfWork:
+        """A new unit of work.
+
+        Raises:
+            SchemaMissingError: There is no schema (checked once per store).
+            SchemaVersionError: The database holds another schema version.
+        """
+        self._store.check_schema()
+        return SqlUnitOfWork(self._store.engine)
+
+    def read_only(self) -> SqlUnitOfWork:
+        """A new read-only unit of work.
+
+        On SQLite it begins ``DEFERRED`` (WAL mode: it neither waits for the
+        writer nor holds it up) and refuses writes (``PRAGMA query_only``);
+        on PostgreSQL it is ``REPEATABLE READ READ ONLY``. Either way every
+        read sees the same snapshot.
+
+        Raises:
+            SchemaMissingError: There is no schema (checked once per store).
+            SchemaVersionError: The database holds another schema version.
+        """
+        self._store.check_schema()
+        return SqlUnitOfWork(self._store.engine, read_only=True)
+
+    def __repr__(self) -> str:
+        return f"{self._store!r}.unit_of_work"
 
 
 @final
@@ -64,6 +114,7 @@ class SqlStore:
         prepare_engine(engine)
         self._engine = engine
         self._schema_checked = False
+        self._units = SqlUnitOfWorkFactory(self)
 
     @classmethod
     def open(
@@ -155,15 +206,16 @@ class SqlStore:
             require_schema(conn)
         self._schema_checked = True
 
-    def unit_of_work(self) -> SqlUnitOfWork:
-        """A new unit of work: the factory to hand to the services.
+    @property
+    def unit_of_work(self) -> SqlUnitOfWorkFactory:
+        """The factory to hand to the services: ``store.unit_of_work()`` opens a unit of work.
 
-        Raises:
-            SchemaMissingError: There is no schema (checked once per store).
-            SchemaVersionError: The database holds another schema version.
+        ``store.unit_of_work.read_only()`` opens a read-only one, which the
+        services use where they only read (see :class:`SqlUnitOfWorkFactory`).
+        Opening either checks the schema (once per store) and may raise
+        :class:`SchemaMissingError` or :class:`SchemaVersionError`.
         """
-        self.check_schema()
-        return SqlUnitOfWork(self._engine)
+        return self._units
 
     def load(self, source: Dataset | Mapping[str, Any]) -> LoadResult:
         """Add a dataset file's records, all or nothing.
@@ -255,6 +307,8 @@ class SqlStore:
         self.dispose()
 
 
-def _conforms(store: SqlStore, uow: SqlUnitOfWork) -> tuple[UnitOfWorkFactory, UnitOfWork]:
+def _conforms(
+    store: SqlStore, uow: SqlUnitOfWork
+) -> tuple[UnitOfWorkFactory, ReadOnlyUnitOfWorkFactory, UnitOfWork]:
     """Static proof (checked by mypy) that the adapter implements the ports."""
-    return store.unit_of_work, uow
+    return store.unit_of_work, store.unit_of_work, uow

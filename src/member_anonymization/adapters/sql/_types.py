@@ -26,6 +26,8 @@ from sqlalchemy import DateTime, Numeric, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from member_anonymization.errors import MemberAnonymizationError
+
 __all__ = [
     "ExactDecimal",
     "FreeText",
@@ -165,7 +167,7 @@ class UtcInstant(TypeDecorator[dt.datetime]):
         return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
 
 
-class InstantError(ValueError):
+class InstantError(MemberAnonymizationError, ValueError):
     """A timestamp the schema cannot hold exactly (the message holds no value)."""
 
 
