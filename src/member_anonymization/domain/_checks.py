@@ -34,6 +34,9 @@ Check = Callable[[Any], "str | None"]
 """A check returns ``None`` when the value is valid, or a reason (no value)."""
 
 MAX_ID_LENGTH: Final = 200
+MAX_COUNT: Final = 2**63 - 1
+"""The largest count (sets, repetitions, months, removals): a signed 64-bit integer,
+as every supported database stores it."""
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _CHECK: Final = "member_anonymization.check"
 """The metadata key under which a field declares its check."""
@@ -219,11 +222,13 @@ def boolean(value: Any) -> str | None:
 
 
 def count(value: Any) -> str | None:
-    """A non-negative integer (not a bool)."""
+    """A non-negative integer (not a bool) of at most :data:`MAX_COUNT`."""
     if isinstance(value, bool) or not isinstance(value, int):
         return "must be an integer"
     if value < 0:
         return "must not be negative"
+    if value > MAX_COUNT:
+        return f"must be at most {MAX_COUNT} (a signed 64-bit integer)"
     return None
 
 
