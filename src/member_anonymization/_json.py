@@ -25,6 +25,7 @@ import attrs
 
 __all__ = [
     "CHUNK_SIZE",
+    "LOOKAHEAD",
     "MAX_INT_DIGITS",
     "MAX_JSON_DEPTH",
     "JsonProblem",
@@ -43,6 +44,9 @@ MAX_INT_DIGITS: Final = 100
 
 CHUNK_SIZE = 1 << 20
 """Bytes read from a stream at a time."""
+
+LOOKAHEAD = 1 << 10
+"""Characters read ahead of a value before it is decoded."""
 
 _MARGIN: Final = 64
 """A value that ends this close to the end of the text read so far may go on."""
@@ -339,7 +343,7 @@ class JsonReader:
     def value(self, level: int = 1) -> Any:
         """The value at the position, at nesting ``level`` (the top level is 1)."""
         self._peek()
-        self._fill(_MARGIN * 16)
+        self._fill(LOOKAHEAD)
         while True:
             start = self._pos
             try:

@@ -660,6 +660,11 @@ class DatasetScan:
         if self.keep:
             self._records[name].append((index, record))
 
+    @property
+    def open_request_members(self) -> set[str]:
+        """The members of the file's open erasure requests."""
+        return {member_id for _, _, member_id in self._open}
+
     def add_problem(self, problem: DatasetProblem) -> None:
         """A problem found elsewhere (such as the network against the database's)."""
         self._problem(_NETWORK, problem)

@@ -194,10 +194,10 @@ def test_parse_json_names_the_line_of_a_broken_document(raw: bytes, where: str) 
 
 
 def test_a_count_beyond_64_bits_is_an_invalid_record() -> None:
-    """Integers must fit a signed 64-bit column: 2**63 is refused, 2**63 - 1 accepted."""
+    """Counts must fit the database's integer columns: 2**63 is refused, MAX_COUNT accepted."""
     from member_anonymization.domain._checks import MAX_COUNT
 
-    assert MAX_COUNT == 2**63 - 1
+    assert MAX_COUNT == 2**31 - 1
     day = dt.date(2019, 2, 1)
     with pytest.raises(InvalidRecordError) as caught:
         Exercise(id="x1", member_id="m1", planned_on=day, name="Squat", sets=2**63)
@@ -222,6 +222,8 @@ def test_a_dataset_integer_beyond_64_bits_names_record_and_field(
     collection: str, path: tuple[str, ...], field: str
 ) -> None:
     """2**70 in an integer field is reported where it is, before it can reach a database."""
+    from member_anonymization.domain._checks import MAX_COUNT
+
     data = example()
     target = data[collection][0]
     for key in path[:-1]:
@@ -232,7 +234,10 @@ def test_a_dataset_integer_beyond_64_bits_names_record_and_field(
     (problem,) = caught.value.problems
     assert (problem.collection, problem.index, problem.field) == (collection, 0, field)
     assert str(2**70) not in str(problem)
-    target[path[-1]] = 2**63 - 1
+    target[path[-1]] = MAX_COUNT + 1
+    with pytest.raises(DatasetError):
+        structure_dataset(data)
+    target[path[-1]] = MAX_COUNT
     assert structure_dataset(data)
 
 
