@@ -480,3 +480,39 @@ def test_an_invalid_record_referred_to_is_not_reported_again_as_missing() -> Non
 def test_a_valid_file_still_round_trips() -> None:
     """None of the checks above changes what a valid file reads as."""
     assert unstructure_dataset(structure_dataset(example())) == example()
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "message"),
+    [
+        (BOM + EXAMPLE.read_bytes(), 0, "Loaded"),
+        (
+            EXAMPLE.read_bytes().replace(b'"sets": 5', b'"sets": 5, "sets": 6'),
+            2,
+            "duplicate key sets (line ",
+        ),
+        (EXAMPLE.read_bytes().replace(b'"sets": 5', b'"sets": ' + b"[" * 5_000), 2, "deeper than"),
+        (EXAMPLE.read_bytes().replace(b'"sets": 5', b'"sets": ' + b"9" * 5_000), 2, "digits"),
+    ],
+    ids=["bom", "duplicate-key", "deep", "huge-int"],
+)
+def test_the_command_line_load_parses_safely(
+    tmp_path: Path, content: bytes, code: int, message: str
+) -> None:
+    """``load`` accepts a byte-order mark and refuses hostile JSON with one sentence."""
+    pytest.importorskip("typer")
+    pytest.importorskip("sqlalchemy")
+    from typer.testing import CliRunner
+
+    from member_anonymization.cli import app
+
+    path = tmp_path / "dataset.json"
+    path.write_bytes(content)
+    result = CliRunner().invoke(app, ["--db", str(tmp_path / "db.sqlite"), "load", str(path)])
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert "9999" not in result.output
