@@ -8,14 +8,15 @@ money as decimal strings (a float is an error), binary content as base64 in
 
 Reading is strict: unknown keys, wrong types, naive timestamps and float money
 are rejected, and :func:`structure_dataset` reports *every* problem of a file at
-once as a :class:`~member_anonymization.errors.DatasetError` naming the
-collection, the record and the field, never the offending value.
+once, in file order, as a :class:`~member_anonymization.errors.DatasetError`
+naming the collection, the record and the field, never the offending value.
+:func:`parse_json` is the safe way to parse such a file (or an export) first.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Final, TypeVar, final
 
 import attrs
@@ -25,6 +26,15 @@ from typing_extensions import deprecated
 
 from member_anonymization._converter import RENAMED, BadValue
 from member_anonymization._converter import make_converter as _make_converter
+from member_anonymization._json import (
+    MAX_INT_DIGITS,
+    MAX_JSON_DEPTH,
+    JsonProblem,
+    JsonReader,
+    Mark,
+    plain_name,
+    shown,
+)
 from member_anonymization.domain import (
     AuditEntry,
     ClassBooking,
@@ -56,12 +66,15 @@ from member_anonymization.errors import DatasetError, DatasetProblem
 
 __all__ = [
     "DATASET_FORMAT",
+    "MAX_INT_DIGITS",
+    "MAX_JSON_DEPTH",
     "RECORD_TYPES",
     "Dataset",
     "converter",
     "dataset_key",
     "dataset_problems",
     "make_converter",
+    "parse_json",
     "structure_dataset",
     "structure_record",
     "unstructure_dataset",
@@ -377,25 +390,81 @@ def _key(record_type: str, field: str) -> str:
     return _KEYS_BY_NAME.get((record_type, field), field)
 
 
-def _walk(exc: BaseException, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], str]]:
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_json(data: bytes | str) -> Any:
+    """Parse a JSON document from outside (a dataset file, an export) strictly and safely.
+
+    Beyond :func:`json.loads`, it drops a UTF-8 byte-order mark at the start
+    and refuses, as one :class:`~member_anonymization.errors.DatasetError`
+    naming the line and column but never the value:
+
+    * a key given twice in one object (``json.loads`` keeps the last one);
+    * nesting deeper than :data:`MAX_JSON_DEPTH` levels of arrays and objects
+      (datasets and exports nest five at most);
+    * an integer of more than :data:`MAX_INT_DIGITS` digits;
+    * ``NaN``, ``Infinity`` and ``-Infinity``, which are not JSON;
+    * bytes that are not UTF-8, and anything but white space after the value.
+
+    Args:
+        data: The document's text, or its UTF-8 bytes.
+
+    Raises:
+        DatasetError: With one problem, in ``collection`` ``""``.
+    """
+    try:
+        return JsonReader(data).document()
+    except JsonProblem as problem:
+        raise DatasetError([DatasetProblem(collection="", message=str(problem))]) from None
+
+
+def shown_keys(positions: Mapping[Any, int], unknown: Iterable[Any]) -> list[str]:
+    """Unknown keys as messages show them: plain names, then the others' positions.
+
+    Args:
+        positions: Each key's position in its object, from 1.
+        unknown: The keys to show.
+    """
+    keys = list(unknown)
+    names = sorted(key for key in keys if plain_name(key))
+    numbered = sorted(positions.get(key, 0) for key in keys if not plain_name(key))
+    return [*names, *(f"#{n}" for n in numbered)]
+
+
+def _at(value: Any, path: Sequence[str]) -> Any:
+    """The part of a raw record at a problem's path (``None`` when it is not there)."""
+    for part in path:
+        try:
+            value = value[int(part[1:-1])] if part.startswith("[") else value[part]
+        except (LookupError, TypeError, ValueError):
+            return None
+    return value
+
+
+def _walk(
+    exc: BaseException, path: tuple[str, ...], raw: Any = None
+) -> Iterator[tuple[tuple[str, ...], str]]:
     """Flatten a cattrs error tree into (field path, message) pairs."""
     if isinstance(exc, ClassValidationError):
         with_notes, without = exc.group_exceptions()
         for sub, note in with_notes:
-            yield from _walk(sub, (*path, _key(exc.cl.__name__, str(note.name))))
+            yield from _walk(sub, (*path, _key(exc.cl.__name__, str(note.name))), raw)
         for sub in without:
-            yield from _walk(sub, path)
+            yield from _walk(sub, path, raw)
     elif isinstance(exc, IterableValidationError):
         items, rest = exc.group_exceptions()
         for sub, item in items:
-            yield from _walk(sub, (*path, f"[{item.index}]"))
+            yield from _walk(sub, (*path, f"[{item.index}]"), raw)
         for sub in rest:
-            yield from _walk(sub, path)
+            yield from _walk(sub, path, raw)
     elif isinstance(exc, InvalidRecordError):
         for problem in exc.problems:
             yield (*path, _key(exc.record_type, problem.field)), problem.reason
     elif isinstance(exc, ForbiddenExtraKeysError):
-        names = sorted(str(k)[:40] for k in exc.extra_fields)
+        part = _at(raw, path)
+        positions = dict(zip(part, itertools.count(1))) if isinstance(part, Mapping) else {}
+        names = shown_keys(positions, exc.extra_fields)
         yield path, f"unknown key{'s' if len(names) > 1 else ''}: {', '.join(names)}"
     elif isinstance(exc, BadValue):
         yield path, str(exc)
@@ -427,80 +496,25 @@ def structure_record(value: Any, cls: type[T]) -> T:
     except Exception as exc:
         problems = [
             DatasetProblem(collection=cls.__name__, field=_join(p), message=m)
-            for p, m in _walk(exc, ())
+            for p, m in _walk(exc, (), value)
         ]
         raise DatasetError(problems) from None
 
 
-def _raw_id(value: Any) -> str | None:
-    if isinstance(value, Mapping):
-        raw = value.get("id", value.get("member_id"))
-        if ident(raw) is None:
-            return str(raw)
+def shown_id(value: Any) -> str | None:
+    """A record id as problems show it: a valid id, its control characters escaped."""
+    if ident(value) is None:
+        return shown(value)
     return None
 
 
-def structure_dataset(data: Any, *, check_references: bool = True) -> Dataset:
-    """Build a :class:`Dataset` from a parsed dataset file.
+def _raw_id(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        return shown_id(value.get("id", value.get("member_id")))
+    return None
 
-    Args:
-        data: The parsed JSON object.
-        check_references: Also require unique ids and no dangling references
-            within the file (turn off when references may point at records
-            already stored elsewhere, and check them there).
 
-    Raises:
-        DatasetError: With every problem of the file, each naming the
-            collection, the record's position and id, and the field.
-    """
-    problems: list[DatasetProblem] = []
-    if not isinstance(data, Mapping):
-        raise DatasetError([DatasetProblem(collection="", message="must be a JSON object")])
-    known = {"format", "network", *COLLECTIONS}
-    unknown = sorted(str(k)[:40] for k in data if k not in known)
-    if unknown:
-        problems.append(
-            DatasetProblem(collection="", message=f"unknown keys: {', '.join(unknown)}")
-        )
-    if data.get("format") != DATASET_FORMAT:
-        problems.append(DatasetProblem(collection="format", message=f"must be {DATASET_FORMAT!r}"))
-    network: Network | None = None
-    if "network" not in data:
-        problems.append(DatasetProblem(collection="network", message="required field missing"))
-    else:
-        try:
-            network = structure_record(data["network"], Network)
-        except DatasetError as exc:
-            problems.extend(attrs.evolve(p, collection="network") for p in exc.problems)
-
-    collections: dict[str, tuple[Any, ...]] = {}
-    for name, cls in RECORD_TYPES.items():
-        raw_list = data.get(name, [])
-        if not isinstance(raw_list, list):
-            problems.append(DatasetProblem(collection=name, message="must be a list"))
-            continue
-        records: list[Any] = []
-        for index, raw in enumerate(raw_list):
-            try:
-                records.append(converter.structure(raw, cls))
-            except Exception as exc:
-                rid = _raw_id(raw)
-                problems.extend(
-                    DatasetProblem(
-                        collection=name, index=index, record_id=rid, field=_join(p), message=m
-                    )
-                    for p, m in _walk(exc, ())
-                )
-        collections[name] = tuple(records)
-
-    if problems or network is None:
-        raise DatasetError(problems)
-    dataset = Dataset(network=network, **collections)
-    if check_references:
-        problems.extend(dataset_problems(dataset))
-        if problems:
-            raise DatasetError(problems)
-    return dataset
+# --------------------------------------------------------------------------- checking
 
 
 @final
@@ -509,7 +523,7 @@ class KnownIds:
 
     Args:
         ids: For each collection, the ids already stored (a collection left
-            out has none).
+            out has none; ``wallets``: the members that have one).
     """
 
     def __init__(self, **ids: Iterable[str]) -> None:
@@ -528,94 +542,350 @@ class KnownIds:
         return self._ids.get("open_request_members", frozenset())
 
 
-def _duplicates(records: Iterable[Any], key: Callable[[Any], str]) -> Iterator[tuple[int, str]]:
-    seen: Counter[str] = Counter()
-    for index, record in enumerate(records):
-        k = key(record)
-        seen[k] += 1
-        if seen[k] == 2:
-            yield index, k
+_ABSENT: Final[Any] = object()
+
+_ORDER: Final[Mapping[str, int]] = {
+    name: position for position, name in enumerate(("format", "network", *COLLECTIONS))
+}
+
+# The ranks of the checks: a record's problems are listed in this order.
+_SHAPE, _NETWORK, _DUPLICATE, _STORED, _REFERENCE, _OPEN = range(6)
 
 
-def _key_problems(
-    record_kind: RecordKind, records: Sequence[Any], existing: KnownIds
-) -> Iterator[DatasetProblem]:
-    """Duplicate keys within the file, and ids that are stored already."""
-    name = record_kind.collection
-    field = record_kind.key_fields[0]
-    by_id = record_kind.key_fields == ("id",)
-    message = "duplicate id" if by_id else f"a member has only one {name[:-1]}"
-    for index, key in _duplicates(records, record_kind.key):
-        yield DatasetProblem(
-            collection=name, index=index, record_id=key, field=field, message=message
-        )
-    if not by_id:
-        return
-    already = existing.of(name)
-    for index, record in enumerate(records):
-        if record.id in already:
-            yield DatasetProblem(
-                collection=name,
-                index=index,
-                record_id=record.id,
-                field="id",
-                message="id already exists",
+@final
+class DatasetScan:
+    """Checks a dataset file record by record, keeping only what the checks across records need.
+
+    Feed it the file's parts in any order (:meth:`header`, :meth:`add_raw`,
+    ...) and ask for :meth:`problems`: every problem of the file in file order
+    (by collection, then record, then the kind of check). Without ``keep`` it
+    holds the ids and references of the records, not the records: an adapter
+    that streams a file then calls :meth:`cross_check` for each record in a
+    second pass when :meth:`needs_cross_check` says so.
+
+    Args:
+        keep: Keep the valid records (for :meth:`dataset` and :meth:`records`).
+    """
+
+    def __init__(self, *, keep: bool = True) -> None:
+        self.keep = keep
+        self.network: Network | None = None
+        self.counts: dict[str, int] = dict.fromkeys(COLLECTIONS, 0)
+        """Valid records per collection."""
+        self.keys: dict[str, set[str]] = {name: set() for name in COLLECTIONS}
+        """The keys of the valid records (ids; a wallet's member)."""
+        self.references: dict[str, set[str]] = {name: set() for name in COLLECTIONS}
+        """Every id the valid records refer to, per target collection."""
+        self.invalid: dict[str, set[str]] = {name: set() for name in COLLECTIONS}
+        """The ids of the invalid records, which references may point at."""
+        self.unidentified: set[str] = set()
+        """Collections holding a record whose id is itself invalid: a reference
+        to none of their ids may mean that record, and is not reported."""
+        self._records: dict[str, list[tuple[int, Any]]] = {name: [] for name in COLLECTIONS}
+        self._problems: list[tuple[int, int, int, DatasetProblem]] = []
+        self._duplicates: list[tuple[str, int, str]] = []
+        self._doubled: dict[str, set[str]] = {name: set() for name in COLLECTIONS}
+        self._open: list[tuple[int, str, str]] = []
+        self._unknown: dict[Any, int] = {}
+
+    # -- the file's parts ------------------------------------------------------------------
+
+    def _problem(self, rank: int, problem: DatasetProblem) -> None:
+        index = -1 if problem.index is None else problem.index
+        self._problems.append((_ORDER.get(problem.collection, -1), index, rank, problem))
+
+    def header(self, format_value: Any = _ABSENT, network: Any = _ABSENT) -> None:
+        """The file's ``format`` and ``network`` (leave one out when the file has none)."""
+        if format_value != DATASET_FORMAT:
+            self._problem(
+                _SHAPE, DatasetProblem(collection="format", message=f"must be {DATASET_FORMAT!r}")
             )
+        if network is _ABSENT:
+            self._problem(
+                _SHAPE, DatasetProblem(collection="network", message="required field missing")
+            )
+            return
+        try:
+            self.network = structure_record(network, Network)
+        except DatasetError as exc:
+            for p in exc.problems:
+                self._problem(_SHAPE, attrs.evolve(p, collection="network"))
+
+    def unknown(self, key: Any, position: int) -> None:
+        """A key of the file that names nothing (``position``: from 1)."""
+        self._unknown[key] = position
+
+    def not_a_list(self, name: str) -> None:
+        """The collection ``name`` is not a list."""
+        self._problem(_SHAPE, DatasetProblem(collection=name, message="must be a list"))
+
+    def add_raw(self, name: str, index: int, raw: Any) -> Any | None:
+        """Structure and add record ``index`` of collection ``name``; ``None`` when invalid."""
+        try:
+            record = converter.structure(raw, RECORD_TYPES[name])
+        except Exception as exc:
+            rid = _raw_id(raw)
+            for p, m in _walk(exc, (), raw):
+                problem = DatasetProblem(
+                    collection=name, index=index, record_id=rid, field=_join(p), message=m
+                )
+                self._problem(_SHAPE, problem)
+            raw_id = raw.get("id", raw.get("member_id")) if isinstance(raw, Mapping) else None
+            if isinstance(raw_id, str):
+                self.invalid[name].add(raw_id)
+            if ident(raw_id) is not None:
+                self.unidentified.add(name)
+            return None
+        self.add(name, index, record)
+        return record
+
+    def add(self, name: str, index: int, record: Any) -> None:
+        """Add a valid record (``index``: its position in its collection)."""
+        record_kind = KINDS[name]
+        key = record_kind.key(record)
+        keys = self.keys[name]
+        if key in keys:
+            if key not in self._doubled[name]:
+                self._doubled[name].add(key)
+                self._duplicates.append((name, index, key))
+        else:
+            keys.add(key)
+        for field, target in record_kind.references:
+            value = getattr(record, field)
+            if value is not None:
+                self.references[target].add(value)
+        if name == "erasure_requests" and record.is_open:
+            self._open.append((index, record.id, record.member_id))
+        self.counts[name] += 1
+        if self.keep:
+            self._records[name].append((index, record))
+
+    @property
+    def open_request_members(self) -> set[str]:
+        """The members of the file's open erasure requests."""
+        return {member_id for _, _, member_id in self._open}
+
+    def add_problem(self, problem: DatasetProblem) -> None:
+        """A problem found elsewhere (such as the network against the database's)."""
+        self._problem(_NETWORK, problem)
+
+    # -- across records --------------------------------------------------------------------
+
+    def needs_cross_check(self, existing: KnownIds) -> bool:
+        """Whether some record may repeat a stored id or refer to a missing one."""
+        for name in COLLECTIONS:
+            if not self.keys[name].isdisjoint(existing.of(name)):
+                return True
+            if name in self.unidentified:
+                continue
+            known = self.keys[name] | self.invalid[name] | existing.of(name)
+            if not self.references[name] <= known:
+                return True
+        return False
+
+    def cross_check(self, name: str, index: int, record: Any, existing: KnownIds) -> None:
+        """Check one valid record against the stored ids and the file's other records."""
+        record_kind = KINDS[name]
+        record_id = getattr(record, "id", None)
+        shown_record_id = shown_id(record_id) or shown_id(getattr(record, "member_id", None))
+        key = record_kind.key(record)
+        if key in existing.of(name):
+            by_id = record_kind.key_fields == ("id",)
+            field = record_kind.key_fields[0]
+            message = "id already exists" if by_id else f"the member already has a {name[:-1]}"
+            problem = DatasetProblem(
+                collection=name, index=index, record_id=shown(key), field=field, message=message
+            )
+            self._problem(_STORED, problem)
+        for field, target in record_kind.references:
+            value = getattr(record, field)
+            if value is None or target in self.unidentified:
+                continue
+            if value in self.keys[target] or value in self.invalid[target]:
+                continue
+            if value not in existing.of(target):
+                problem = DatasetProblem(
+                    collection=name,
+                    index=index,
+                    record_id=shown_record_id,
+                    field=field,
+                    message=f"refers to a missing {_singular(target)}",
+                )
+                self._problem(_REFERENCE, problem)
+
+    def problems(
+        self, existing: KnownIds | None = None, *, across: bool = True
+    ) -> list[DatasetProblem]:
+        """Every problem found, in file order.
+
+        Args:
+            existing: Ids already stored, which references may point at and
+                which the file must not repeat.
+            across: Check across records too: duplicate ids, open requests,
+                and (for the records kept) stored ids and references.
+        """
+        if self._unknown:
+            names = shown_keys(self._unknown, self._unknown)
+            self._problem(
+                _SHAPE, DatasetProblem(collection="", message=f"unknown keys: {', '.join(names)}")
+            )
+            self._unknown = {}
+        if across:
+            existing = existing or KnownIds()
+            for name, index, key in self._duplicates:
+                record_kind = KINDS[name]
+                by_id = record_kind.key_fields == ("id",)
+                message = "duplicate id" if by_id else f"a member has only one {name[:-1]}"
+                problem = DatasetProblem(
+                    collection=name,
+                    index=index,
+                    record_id=shown(key),
+                    field=record_kind.key_fields[0],
+                    message=message,
+                )
+                self._problem(_DUPLICATE, problem)
+            self._duplicates = []
+            for name, records in self._records.items():
+                for index, record in records:
+                    self.cross_check(name, index, record, existing)
+            seen = set(existing.open_request_members)
+            for index, request_id, member_id in self._open:
+                if member_id in seen:
+                    problem = DatasetProblem(
+                        collection="erasure_requests",
+                        index=index,
+                        record_id=shown(request_id),
+                        field="status",
+                        message="a member has at most one open erasure request",
+                    )
+                    self._problem(_OPEN, problem)
+                seen.add(member_id)
+            self._open = []
+        ordered = sorted(self._problems, key=lambda entry: entry[:3])
+        return [problem for *_, problem in ordered]
+
+    # -- the records -----------------------------------------------------------------------
+
+    def records(self, name: str) -> Iterator[tuple[int, Any]]:
+        """The valid records of collection ``name`` kept, with their positions."""
+        return iter(self._records[name])
+
+    def dataset(self) -> Dataset:
+        """The valid records kept, as a dataset (the file's network is valid)."""
+        assert self.network is not None
+        collections = {name: tuple(r for _, r in self._records[name]) for name in COLLECTIONS}
+        return Dataset(network=self.network, **collections)
 
 
-def _open_request_problems(dataset: Dataset, existing: KnownIds) -> Iterator[DatasetProblem]:
-    """A member with a second open erasure request."""
-    seen = set(existing.open_request_members)
-    for index, request in enumerate(dataset.erasure_requests):
-        if not request.is_open:
+def scan_mapping(data: Any, scan: DatasetScan) -> None:
+    """Feed a parsed dataset file to ``scan``.
+
+    Raises:
+        DatasetError: ``data`` is not a JSON object.
+    """
+    if not isinstance(data, Mapping):
+        raise DatasetError([DatasetProblem(collection="", message="must be a JSON object")])
+    known = {"format", "network", *COLLECTIONS}
+    for position, key in enumerate(data, start=1):
+        if key not in known:
+            scan.unknown(key, position)
+    scan.header(data.get("format", _ABSENT), data.get("network", _ABSENT))
+    for name in COLLECTIONS:
+        raw_list = data.get(name, [])
+        if not isinstance(raw_list, list):
+            scan.not_a_list(name)
             continue
-        if request.member_id in seen:
-            yield DatasetProblem(
-                collection="erasure_requests",
-                index=index,
-                record_id=request.id,
-                field="status",
-                message="a member has at most one open erasure request",
-            )
-        seen.add(request.member_id)
+        for index, raw in enumerate(raw_list):
+            scan.add_raw(name, index, raw)
+
+
+def scan_file(reader: JsonReader, scan: DatasetScan) -> dict[str, Mark]:
+    """Feed a dataset file to ``scan`` record by record, as ``reader`` reads it.
+
+    Returns:
+        Where each collection's list starts, to read it again.
+
+    Raises:
+        DatasetError: The file is not valid JSON, or breaks the parsing rules
+            of :func:`parse_json` (one problem), or is not a JSON object.
+    """
+    marks: dict[str, Mark] = {}
+    parts: dict[str, Any] = {}
+    where = ""
+    try:
+        if reader.starts() != "{":
+            reader.document()
+            raise DatasetError([DatasetProblem(collection="", message="must be a JSON object")])
+        for key, position, _ in reader.members():
+            if key in ("format", "network"):
+                where = key
+                parts[key] = reader.value(2)
+            elif key in KINDS:
+                where = key
+                if reader.starts() != "[":
+                    reader.value(2)
+                    scan.not_a_list(key)
+                else:
+                    marks[key] = reader.mark()
+                    for index, raw in enumerate(reader.items(2)):
+                        scan.add_raw(key, index, raw)
+            else:
+                scan.unknown(key, position)
+                reader.skip(2)
+            where = ""
+        reader.end()
+    except JsonProblem as problem:
+        collection = "" if problem.anywhere else where
+        raise DatasetError(
+            [
+                DatasetProblem(
+                    collection=collection,
+                    index=problem.index if collection else None,
+                    message=str(problem),
+                )
+            ]
+        ) from None
+    scan.header(parts.get("format", _ABSENT), parts.get("network", _ABSENT))
+    return marks
+
+
+def structure_dataset(data: Any, *, check_references: bool = True) -> Dataset:
+    """Build a :class:`Dataset` from a parsed dataset file.
+
+    Args:
+        data: The parsed JSON object (see :func:`parse_json`).
+        check_references: Also require unique ids and no dangling references
+            within the file (turn off when references may point at records
+            already stored elsewhere, and check them there).
+
+    Raises:
+        DatasetError: With every problem of the file in file order, each
+            naming the collection, the record's position and id, and the
+            field. References to a record that is itself invalid are not
+            reported again.
+    """
+    scan = DatasetScan()
+    scan_mapping(data, scan)
+    problems = scan.problems(across=check_references)
+    if problems:
+        raise DatasetError(problems)
+    return scan.dataset()
 
 
 def dataset_problems(dataset: Dataset, *, existing: KnownIds | None = None) -> list[DatasetProblem]:
-    """Duplicate ids, dangling references and broken rules across records.
+    """Duplicate ids, dangling references and broken rules across records, in file order.
 
     Args:
         dataset: The dataset to check.
         existing: Ids already stored, which references may point at and which
             the dataset must not repeat.
     """
-    existing = existing or KnownIds()
-    problems: list[DatasetProblem] = []
-    ids: dict[str, set[str]] = {}
+    scan = DatasetScan()
+    scan.network = dataset.network
     for record_kind in RECORD_KINDS:
-        records = dataset.records(record_kind)
-        problems.extend(_key_problems(record_kind, records, existing))
-        if record_kind.key_fields == ("id",):
-            ids[record_kind.collection] = {r.id for r in records}
-    for record_kind in RECORD_KINDS:
-        name = record_kind.collection
         for index, record in enumerate(dataset.records(record_kind)):
-            for field, target in record_kind.references:
-                value = getattr(record, field)
-                if value is None:
-                    continue
-                if value not in ids[target] and value not in existing.of(target):
-                    problems.append(
-                        DatasetProblem(
-                            collection=name,
-                            index=index,
-                            record_id=_raw_id({"id": getattr(record, "id", None)})
-                            or getattr(record, "member_id", None),
-                            field=field,
-                            message=f"refers to a missing {_singular(target)}",
-                        )
-                    )
-    problems.extend(_open_request_problems(dataset, existing))
-    return problems
+            scan.add(record_kind.collection, index, record)
+    return scan.problems(existing)
 
 
 def _singular(collection: str) -> str:

@@ -30,7 +30,7 @@ from member_anonymization.errors import DatasetError, MemberAnonymizationError
 from member_anonymization.export import Exported, Exporter, ExportNotPermitted, ExportTarget
 from member_anonymization.messages import ENGLISH, LANGUAGES, Language, text
 from member_anonymization.retention import RetentionSweep, SweepProgress, SweepReport
-from member_anonymization.serialization import unstructure_dataset
+from member_anonymization.serialization import parse_json, unstructure_dataset
 
 from . import _render
 
@@ -241,7 +241,7 @@ def _read_json(path: str) -> Any:
     except OSError as exc:
         fail(f"cannot read {path} ({exc.strerror})")
     try:
-        return json.loads(text)
+        return parse_json(text)
     except json.JSONDecodeError as exc:
         fail(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno})")
 

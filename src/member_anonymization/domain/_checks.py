@@ -42,6 +42,10 @@ Check = Callable[[Any], "str | None"]
 """A check returns ``None`` when the value is valid, or a reason (no value)."""
 
 MAX_ID_LENGTH: Final = 200
+MAX_COUNT: Final = 2**31 - 1
+"""The largest count (sets, repetitions, months, removals): 2,147,483,647, the
+largest signed 32-bit integer, which the reference schema's ``INTEGER`` columns
+hold on every supported database (PostgreSQL's are 32-bit)."""
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _CHECK: Final = "member_anonymization.check"
 """The metadata key under which a field declares its check."""
@@ -227,11 +231,13 @@ def boolean(value: Any) -> str | None:
 
 
 def count(value: Any) -> str | None:
-    """A non-negative integer (not a bool)."""
+    """A non-negative integer (not a bool) of at most :data:`MAX_COUNT`."""
     if isinstance(value, bool) or not isinstance(value, int):
         return "must be an integer"
     if value < 0:
         return "must not be negative"
+    if value > MAX_COUNT:
+        return f"must be at most {MAX_COUNT}"
     return None
 
 

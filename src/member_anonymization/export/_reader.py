@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
+import itertools
 import os
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -18,7 +18,12 @@ from member_anonymization.domain._checks import ident
 from member_anonymization.errors import DatasetError, DatasetProblem
 from member_anonymization.export._kinds import _KIND, _KINDS, EXPORT_FORMAT, EXPORT_KINDS
 from member_anonymization.export._zip import JSON_NAME
-from member_anonymization.serialization import structure_record
+from member_anonymization.serialization import (
+    parse_json,
+    shown_id,
+    shown_keys,
+    structure_record,
+)
 
 T = TypeVar("T")
 
@@ -121,9 +126,7 @@ _KNOWN_KEYS: Final = frozenset((*_HEADER_KEYS, *EXPORT_KINDS))
 
 def _record_id(raw: Any) -> str | None:
     if isinstance(raw, Mapping):
-        value = raw.get("id")
-        if ident(value) is None:
-            return str(value)
+        return shown_id(raw.get("id"))
     return None
 
 
@@ -157,7 +160,8 @@ def structure_export(data: Any) -> MemberExport:
     if not isinstance(data, Mapping):
         raise DatasetError([DatasetProblem(collection="", message="must be a JSON object")])
     problems: list[DatasetProblem] = []
-    unknown = sorted(str(key)[:40] for key in data if key not in _KNOWN_KEYS)
+    positions = dict(zip(data, itertools.count(1)))
+    unknown = shown_keys(positions, (key for key in data if key not in _KNOWN_KEYS))
     if unknown:
         problems.append(
             DatasetProblem(collection="", message=f"unknown keys: {', '.join(unknown)}")
@@ -233,35 +237,69 @@ def structure_export(data: Any) -> MemberExport:
 
 _ZIP_MAGIC: Final = b"PK\x03\x04"
 
+MAX_EXPORT_SIZE: Final = 256 * 1024 * 1024
+"""The largest export :func:`read_export` reads by default: 256 MiB of JSON,
+bare or once expanded from the ZIP (raise it with ``max_size``)."""
 
-def read_export(source: bytes | str | os.PathLike[str] | IO[bytes]) -> MemberExport:
+_READ_CHUNK: Final = 1 << 20
+
+
+def _refused(message: str) -> DatasetError:
+    return DatasetError([DatasetProblem(collection="", message=message)])
+
+
+def _read_bounded(stream: IO[bytes], limit: int, too_large: str) -> bytes:
+    """At most ``limit`` bytes of ``stream``, read in chunks; more is refused."""
+    out = bytearray()
+    while chunk := stream.read(min(_READ_CHUNK, limit + 1 - len(out))):
+        out += chunk
+        if len(out) > limit:
+            raise _refused(too_large)
+    return bytes(out)
+
+
+def _unzip(raw: bytes, max_size: int) -> bytes:
+    """The JSON document of a ZIP export, expanded to at most ``max_size`` bytes."""
+    too_large = f"{JSON_NAME} expands beyond the limit of {max_size} bytes (max_size)"
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            info = archive.getinfo(JSON_NAME)
+            if info.file_size > max_size:
+                raise _refused(too_large)
+            with archive.open(info) as entry:
+                return _read_bounded(entry, max_size, too_large)
+    except (zipfile.BadZipFile, KeyError, EOFError, NotImplementedError, RuntimeError):
+        raise _refused(f"a ZIP export must hold {JSON_NAME}") from None
+
+
+def read_export(
+    source: bytes | str | os.PathLike[str] | IO[bytes], *, max_size: int = MAX_EXPORT_SIZE
+) -> MemberExport:
     """Read an export, JSON or ZIP, back into domain objects.
+
+    The JSON is parsed by :func:`~member_anonymization.serialization.parse_json`
+    (a byte-order mark is dropped; duplicate keys, deep nesting and huge
+    integers are refused).
 
     Args:
         source: The file's bytes, its path, or a binary stream to read.
+        max_size: The most bytes of JSON to read: a larger JSON file, or a
+            ZIP whose ``export.json`` expands beyond it (a ZIP bomb), is
+            refused before it is read whole. 256 MiB by default.
 
     Raises:
-        DatasetError: The file is not a valid export.
+        DatasetError: The file is not a valid export, or is too large.
     """
+    too_large = f"the export is larger than the limit of {max_size} bytes (max_size)"
     if isinstance(source, bytes):
         raw = source
     elif isinstance(source, str | os.PathLike):
-        raw = Path(source).read_bytes()
+        with Path(source).open("rb") as file:
+            raw = _read_bounded(file, max_size, too_large)
     else:
-        raw = source.read()
+        raw = _read_bounded(source, max_size, too_large)
     if raw.startswith(_ZIP_MAGIC):
-        try:
-            with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-                raw = archive.read(JSON_NAME)
-        except (zipfile.BadZipFile, KeyError):
-            raise DatasetError(
-                [DatasetProblem(collection="", message=f"a ZIP export must hold {JSON_NAME}")]
-            ) from None
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise DatasetError([DatasetProblem(collection="", message="must be UTF-8")]) from None
-    except json.JSONDecodeError as exc:
-        message = f"not valid JSON (line {exc.lineno}, column {exc.colno})"
-        raise DatasetError([DatasetProblem(collection="", message=message)]) from None
-    return structure_export(data)
+        raw = _unzip(raw, max_size)
+    elif len(raw) > max_size:
+        raise _refused(too_large)
+    return structure_export(parse_json(raw))

@@ -8,18 +8,24 @@ problem rejects the whole file with one :class:`~member_anonymization.errors.Dat
 listing them all (collection, record, field; never a value), and the caller's
 transaction is rolled back so that nothing is written. Records go in with bulk
 ``executemany`` inserts in chunks.
+
+:func:`load_dataset_file` does the same for a file it streams: it reads the
+file twice, record by record, keeping only the records' ids and references
+between the passes, so that a file of any size loads in little memory. Both
+report the same problems, in file order.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Final, final
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import IO, Any, Final, final
 
 import attrs
 from sqlalchemy import Column, ColumnElement, Connection, Row, Select, Table, insert, select
 from sqlalchemy.exc import StatementError
 
+from member_anonymization._json import JsonProblem, JsonReader
 from member_anonymization.adapters.sql import _rows as rows
 from member_anonymization.adapters.sql import _schema as s
 from member_anonymization.adapters.sql._errors import EmptyDatabaseError
@@ -32,13 +38,15 @@ from member_anonymization.serialization import (
     RECORD_KINDS,
     RECORD_TYPES,
     Dataset,
+    DatasetScan,
     KnownIds,
     converter,
-    dataset_problems,
-    structure_dataset,
+    scan_file,
+    scan_mapping,
+    shown_id,
 )
 
-__all__ = ["INSERT_CHUNK", "LoadResult", "dump_dataset", "load_dataset"]
+__all__ = ["INSERT_CHUNK", "LoadResult", "dump_dataset", "load_dataset", "load_dataset_file"]
 
 INSERT_CHUNK: Final = 2000
 """Rows per ``executemany`` when loading."""
@@ -136,130 +144,33 @@ def _existing(
     return found
 
 
-def _references(dataset: Dataset) -> dict[str, set[str]]:
-    """Every id the dataset refers to, per target collection."""
-    refs: dict[str, set[str]] = defaultdict(set)
-    for record_kind in RECORD_KINDS:
-        for record in dataset.records(record_kind):
-            for field, target in record_kind.references:
-                value = getattr(record, field)
-                if value is not None:
-                    refs[target].add(value)
-    return refs
-
-
-_TARGETS: Final = tuple(dict.fromkeys(target for k in RECORD_KINDS for _, target in k.references))
-"""The collections that records refer to, whose stored ids a load must know."""
-
-
-@attrs.frozen
-class _Partial:
-    """The records of an invalid file that are valid, and the ids of the others."""
-
-    dataset: Dataset
-    network_valid: bool
-    invalid_ids: Mapping[str, frozenset[str]]
-
-
-def _partial(source: Any) -> _Partial | None:
-    """The valid part of a file that failed to structure (``None``: nothing to check)."""
-    if not isinstance(source, Mapping):
-        return None
-    try:
-        network = converter.structure(source.get("network"), Network)
-        network_valid = True
-    except Exception:
-        network, network_valid = Network(id="-", name="-"), False
-    collections: dict[str, tuple[Any, ...]] = {}
-    invalid: dict[str, frozenset[str]] = {}
-    for name, cls in RECORD_TYPES.items():
-        raw_list = source.get(name, [])
-        valid: list[Any] = []
-        failed: set[str] = set()
-        for raw in raw_list if isinstance(raw_list, list) else []:
-            try:
-                valid.append(converter.structure(raw, cls))
-            except Exception:
-                raw_id = raw.get("id", raw.get("member_id")) if isinstance(raw, Mapping) else None
-                if isinstance(raw_id, str):
-                    failed.add(raw_id)
-        collections[name] = tuple(valid)
-        invalid[name] = frozenset(failed)
-    return _Partial(Dataset(network=network, **collections), network_valid, invalid)
-
-
-def _stored_problems(
-    conn: Connection,
-    dataset: Dataset,
-    *,
-    check_network: bool = True,
-    invalid_ids: Mapping[str, frozenset[str]] | None = None,
-) -> list[DatasetProblem]:
-    """Problems that only the database can tell: ids taken, references, network.
-
-    Args:
-        conn: The connection.
-        dataset: The (valid part of the) file.
-        check_network: Compare the file's network with the database's.
-        invalid_ids: Ids of the file's invalid records, which references may
-            point at without being reported as dangling (their records already
-            are reported).
-    """
-    problems: list[DatasetProblem] = []
-    stored = conn.execute(select(s.network)).first()
-    if stored is not None and check_network:
-        for field in ("id", "name"):
-            if getattr(dataset.network, field) != getattr(stored, field):
-                problems.append(
-                    DatasetProblem(
-                        collection="network",
-                        field=field,
-                        message="must name the network the database already holds",
-                    )
-                )
-    refs = _references(dataset)
-    known: dict[str, frozenset[str]] = {}
-    for name in _TARGETS:
-        ids = {r.id for r in getattr(dataset, name)}
-        stored_ids = _existing(conn, s.COLLECTION_TABLES[name].c.id, ids | refs[name])
-        known[name] = frozenset(stored_ids | (invalid_ids or {}).get(name, frozenset()))
+def _stored(conn: Connection, scan: DatasetScan) -> KnownIds:
+    """What the database holds of the ids that the file holds or refers to."""
+    stored: dict[str, set[str]] = {}
+    for name, table in s.COLLECTION_TABLES.items():
+        column = table.c[KINDS[name].key_fields[0]]
+        stored[name] = _existing(conn, column, scan.keys[name] | scan.references[name])
     requests = s.erasure_requests
     open_members = _existing(
-        conn,
-        requests.c.member_id,
-        (r.member_id for r in dataset.erasure_requests if r.is_open),
-        requests.c.status == "open",
+        conn, requests.c.member_id, scan.open_request_members, requests.c.status == "open"
     )
-    existing = KnownIds(**known, open_request_members=open_members)
-    problems.extend(dataset_problems(dataset, existing=existing))
-    for name, table in s.COLLECTION_TABLES.items():
-        if name in known:
-            continue
-        records = getattr(dataset, name)
-        key = KINDS[name].key_fields[0]
-        taken = _existing(conn, table.c[key], (getattr(r, key) for r in records))
-        for index, record in enumerate(records):
-            value = getattr(record, key)
-            if value in taken:
-                problems.append(
-                    DatasetProblem(
-                        collection=name,
-                        index=index,
-                        record_id=value,
-                        field=key,
-                        message="the member already has a wallet"
-                        if name == "wallets"
-                        else "id already exists",
-                    )
-                )
-    return problems
+    return KnownIds(**stored, open_request_members=open_members)
 
 
-def _in_file_order(problems: list[DatasetProblem]) -> list[DatasetProblem]:
-    order = {name: position for position, name in enumerate(("format", "network", *COLLECTIONS))}
-    return sorted(
-        problems, key=lambda p: (order.get(p.collection, -1), -1 if p.index is None else p.index)
-    )
+def _network_problems(conn: Connection, network: Network | None) -> list[DatasetProblem]:
+    """The file's network against the one the database holds."""
+    stored = conn.execute(select(s.network)).first()
+    if stored is None or network is None:
+        return []
+    return [
+        DatasetProblem(
+            collection="network",
+            field=field,
+            message="must name the network the database already holds",
+        )
+        for field in ("id", "name")
+        if getattr(network, field) != getattr(stored, field)
+    ]
 
 
 def _text_problem(value: str) -> str | None:
@@ -289,7 +200,7 @@ class _Writer:
                         DatasetProblem(
                             collection=name,
                             index=index,
-                            record_id=record_id,
+                            record_id=shown_id(record_id),
                             field=rows.DATASET_FIELDS.get(column, column),
                             message=reason,
                         )
@@ -308,12 +219,12 @@ class _Writer:
                 self._conn.execute(insert(table), buffer)
 
 
-def _write(writer: _Writer, name: str, records: Sequence[Any]) -> None:
+def _write(writer: _Writer, name: str, records: Iterable[tuple[int, Any]]) -> None:
     sql_kind = _SQL_KINDS[name]
     table, to_row, child = sql_kind.table, sql_kind.to_row, sql_kind.child
     key = KINDS[name].key_fields[0]
     tables = (table,) if child is None else (table, child[0])
-    for index, record in enumerate(records):
+    for written, (index, record) in enumerate(records, start=1):
         record_id = getattr(record, key)
         try:
             row = to_row(record)
@@ -322,7 +233,7 @@ def _write(writer: _Writer, name: str, records: Sequence[Any]) -> None:
                 DatasetProblem(
                     collection=name,
                     index=index,
-                    record_id=record_id,
+                    record_id=shown_id(record_id),
                     field=exc.field,
                     message=exc.reason,
                 )
@@ -335,50 +246,37 @@ def _write(writer: _Writer, name: str, records: Sequence[Any]) -> None:
             for child_row in child[1](record):
                 if writer.check(name, index, record_id, child_row):
                     writer.add(child[0], child_row)
-        if index % INSERT_CHUNK == INSERT_CHUNK - 1:
+        if written % INSERT_CHUNK == 0:
             writer.flush(*tables)
     writer.flush(*tables)
 
 
-def load_dataset(conn: Connection, source: Dataset | Mapping[str, Any]) -> LoadResult:
-    """Add a dataset's records inside the connection's transaction.
+Records = Callable[[str, bool], Iterator[tuple[int, Any]]]
+"""The valid records of a collection with their positions, read again for each call
+(``True``: to insert them, when every record must be valid)."""
 
-    Args:
-        conn: A connection in a transaction; roll it back when this raises.
-        source: A parsed dataset file, or a :class:`Dataset`.
 
-    Raises:
-        DatasetError: With every problem of the file; nothing was written
-            once the transaction is rolled back.
-    """
-    if isinstance(source, Dataset):
-        dataset = source
-    else:
-        try:
-            dataset = structure_dataset(source, check_references=False)
-        except DatasetError as invalid:
-            # Report what the database can tell about the valid records too.
-            partial = _partial(source)
-            if partial is None:
-                raise
-            more = _stored_problems(
-                conn,
-                partial.dataset,
-                check_network=partial.network_valid,
-                invalid_ids=partial.invalid_ids,
-            )
-            raise DatasetError(_in_file_order([*invalid.problems, *more])) from None
-    problems = _stored_problems(conn, dataset)
-    if problems:
-        raise DatasetError(_in_file_order(problems))
+def _load(conn: Connection, scan: DatasetScan, records: Records) -> LoadResult:
+    """Check what only the database can tell, then insert every record, all or nothing."""
+    for problem in _network_problems(conn, scan.network):
+        scan.add_problem(problem)
+    existing = _stored(conn, scan)
+    if not scan.keep and scan.needs_cross_check(existing):
+        for name in COLLECTIONS:
+            for index, record in records(name, False):
+                scan.cross_check(name, index, record, existing)
+    problems = scan.problems(existing)
+    if problems or scan.network is None:
+        raise DatasetError(problems)
+    network = scan.network
     writer = _Writer(conn)
     if conn.execute(select(s.network.c.id)).first() is None:
-        writer.check("network", 0, dataset.network.id, rows.network_row(dataset.network))
+        writer.check("network", 0, network.id, rows.network_row(network))
         if not writer.problems:
-            conn.execute(insert(s.network), rows.network_row(dataset.network))
+            conn.execute(insert(s.network), rows.network_row(network))
     for name in s.COLLECTION_TABLES:  # referenced records first
         try:
-            _write(writer, name, getattr(dataset, name))
+            _write(writer, name, records(name, True))
         except StatementError as exc:
             reason = type(getattr(exc, "orig", None) or exc).__name__
             raise DatasetError(
@@ -389,10 +287,75 @@ def load_dataset(conn: Connection, source: Dataset | Mapping[str, Any]) -> LoadR
                 ]
             ) from None
     if writer.problems:
-        raise DatasetError(_in_file_order(writer.problems))
-    return LoadResult(
-        network_id=dataset.network.id,
-        counts={name: len(getattr(dataset, name)) for name in COLLECTIONS},
+        raise DatasetError(writer.problems)
+    return LoadResult(network_id=network.id, counts=dict(scan.counts))
+
+
+def load_dataset(conn: Connection, source: Dataset | Mapping[str, Any]) -> LoadResult:
+    """Add a dataset's records inside the connection's transaction.
+
+    Args:
+        conn: A connection in a transaction; roll it back when this raises.
+        source: A parsed dataset file, or a :class:`Dataset`.
+
+    Raises:
+        DatasetError: With every problem of the file in file order; nothing
+            was written once the transaction is rolled back.
+    """
+    scan = DatasetScan(keep=True)
+    if isinstance(source, Dataset):
+        scan.network = source.network
+        for record_kind in RECORD_KINDS:
+            for index, record in enumerate(source.records(record_kind)):
+                scan.add(record_kind.collection, index, record)
+    else:
+        scan_mapping(source, scan)
+    return _load(conn, scan, lambda name, _: scan.records(name))
+
+
+def load_dataset_file(conn: Connection, stream: IO[bytes]) -> LoadResult:
+    """Add a dataset file's records inside the connection's transaction, streaming it.
+
+    The file is read twice, record by record: once to check it (keeping only
+    the ids and references of its records), once to insert it in chunks. It
+    is never held whole in memory, parsed or not.
+
+    Args:
+        conn: A connection in a transaction; roll it back when this raises.
+        stream: The file, open for binary reading and seekable.
+
+    Raises:
+        DatasetError: With every problem of the file in file order (a file
+            that is not valid JSON: that one problem); nothing was written
+            once the transaction is rolled back.
+    """
+    reader = JsonReader(stream)
+    scan = DatasetScan(keep=False)
+    marks = scan_file(reader, scan)
+
+    def records(name: str, inserting: bool) -> Iterator[tuple[int, Any]]:
+        mark = marks.get(name)
+        if mark is None:
+            return
+        reader.seek(mark)
+        try:
+            for index, raw in enumerate(reader.items(2)):
+                try:
+                    record = converter.structure(raw, RECORD_TYPES[name])
+                except Exception:
+                    if inserting:
+                        raise _changed(name) from None
+                    continue
+                yield index, record
+        except JsonProblem:
+            raise _changed(name) from None
+
+    return _load(conn, scan, records)
+
+
+def _changed(name: str) -> DatasetError:
+    return DatasetError(
+        [DatasetProblem(collection=name, message="the file changed while it was being loaded")]
     )
 
 

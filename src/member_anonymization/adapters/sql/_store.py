@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import os
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, final
+from typing import IO, Any, Self, final
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
-from member_anonymization.adapters.sql._dataset import LoadResult, dump_dataset, load_dataset
+from member_anonymization.adapters.sql._dataset import (
+    LoadResult,
+    dump_dataset,
+    load_dataset,
+    load_dataset_file,
+)
 from member_anonymization.adapters.sql._engine import (
     DEFAULT_BUSY_TIMEOUT,
     DEFAULT_LOCK_TIMEOUT,
@@ -99,7 +107,7 @@ class SqlStore:
 
         store = SqlStore.open("club.sqlite")      # or "postgresql://..."
         store.create_schema()
-        store.load(json.load(file))
+        store.load_file("clubs.json")
         anonymizer = Anonymizer(store.unit_of_work)
         ...
         store.dispose()
@@ -226,17 +234,59 @@ class SqlStore:
         nothing is written.
 
         Args:
-            source: The parsed JSON object of a dataset file, or a :class:`Dataset`.
+            source: The parsed JSON object of a dataset file (see
+                :func:`~member_anonymization.serialization.parse_json`), or a
+                :class:`Dataset`.
 
         Raises:
-            DatasetError: Listing every problem of the file.
+            DatasetError: Listing every problem of the file, in file order.
         """
         self.check_schema()
         with self._connect() as conn, conn.begin():
-            if self.dialect == "postgresql":
-                # One load at a time: the checks must still hold at the insert.
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOAD_LOCK_KEY})")
+            self._lock_loads(conn)
             return load_dataset(conn, source)
+
+    def load_file(self, source: str | os.PathLike[str] | bytes | IO[bytes]) -> LoadResult:
+        """Add the records of a dataset file, all or nothing, streaming it.
+
+        Like :meth:`load`, with the same checks and the same problems, but the
+        file is never held whole in memory: it is read twice, record by record
+        (once to check it, once to insert it in chunks), so that a file of
+        hundreds of megabytes loads in a small, steady amount of memory. The
+        JSON is read as strictly as by
+        :func:`~member_anonymization.serialization.parse_json`.
+
+        Args:
+            source: The file's path, its bytes, or a binary stream (a stream
+                that cannot seek, such as standard input, is first read into
+                memory).
+
+        Raises:
+            DatasetError: Listing every problem of the file, in file order.
+            OSError: The file cannot be read.
+        """
+        self.check_schema()
+        if isinstance(source, bytes):
+            return self._load_stream(io.BytesIO(source))
+        if isinstance(source, str | os.PathLike):
+            with Path(source).open("rb") as file:
+                return self._load_stream(file)
+        if not source.seekable():
+            copy = io.BytesIO()
+            shutil.copyfileobj(source, copy)
+            copy.seek(0)
+            return self._load_stream(copy)
+        return self._load_stream(source)
+
+    def _load_stream(self, stream: IO[bytes]) -> LoadResult:
+        with self._connect() as conn, conn.begin():
+            self._lock_loads(conn)
+            return load_dataset_file(conn, stream)
+
+    def _lock_loads(self, conn: Connection) -> None:
+        if self.dialect == "postgresql":
+            # One load at a time: the checks must still hold at the insert.
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOAD_LOCK_KEY})")
 
     def dump(self) -> Dataset:
         """The whole database as one dataset, from a single consistent snapshot.
