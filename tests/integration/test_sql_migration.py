@@ -24,13 +24,15 @@ pytest.importorskip("sqlalchemy")
 from sqlalchemy import Date, LargeBinary, Table, insert, inspect, select
 from sqlalchemy.exc import NoReferencedTableError
 
-from member_anonymization import AuditAction, Permission, structure_dataset
+from member_anonymization import structure_dataset
 from member_anonymization.adapters.sql import SCHEMA_VERSION, SqlStore, metadata
 from member_anonymization.adapters.sql._types import ExactDecimal, UtcInstant
 from member_anonymization.domain import (
     AnonymizationMode,
+    AuditAction,
     NoticeKind,
     OutboxKind,
+    Permission,
     RequestStatus,
 )
 from member_anonymization.erasure import (

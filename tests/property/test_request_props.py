@@ -23,13 +23,12 @@ from member_anonymization import (
     AnonymizationOptions,
     Anonymized,
     Anonymizer,
-    AuditAction,
     RetentionSweep,
     SweepReport,
-    evaluate,
 )
 from member_anonymization.domain import (
     AnonymizationMode,
+    AuditAction,
     ErasureRequest,
     NoticeKind,
     OutboxKind,
@@ -44,7 +43,7 @@ from member_anonymization.erasure import (
     RequestProcessor,
     RequestReceived,
 )
-from member_anonymization.policy import MemberFacts
+from member_anonymization.policy import MemberFacts, evaluate
 from member_anonymization.serialization import COLLECTIONS, Dataset, unstructure_dataset
 from member_anonymization.testing import FaultInjector, FixedClock, InjectedFailure, InMemoryStore
 from tests.backends import MakeStore, Store
