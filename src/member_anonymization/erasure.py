@@ -853,8 +853,8 @@ class RequestProcessor:
         while True:
             page, outcome = self._next_batch(cursor, dates)
             total.merge(outcome)
-            if len(page) < self._batch_size:
-                break
+            if len(page) < self._batch_size or (cursor is not None and page[-1] <= cursor):
+                break  # the last page, or an adapter that ignores ``after``: never loop
             cursor = page[-1]
         return total.report(report_day)
 

@@ -378,8 +378,8 @@ class RetentionSweep:
             total.merge(outcome)
             if progress is not None:
                 progress(total.progress())
-            if len(ids) < self._batch_size:
-                break
+            if len(ids) < self._batch_size or (cursor is not None and ids[-1] <= cursor):
+                break  # the last page, or an adapter that ignores ``after``: never loop
             cursor = ids[-1]
         return total.report(as_of=plan.as_of, dry_run=dry_run)
 

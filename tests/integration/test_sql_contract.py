@@ -46,6 +46,10 @@ class TestPostgresAdapter(AdapterContract):
     """Every guarantee of the contract holds for the SQL adapter on PostgreSQL."""
 
     @pytest.fixture
-    def harness(self, postgres_server: PgServer) -> AdapterHarness:
-        """A harness over a new, empty PostgreSQL schema."""
-        return SqlHarness(postgres_server.open_blank())
+    def harness(self, postgres_server: PgServer) -> Iterator[AdapterHarness]:
+        """A harness over a new, empty PostgreSQL schema (its connections closed after)."""
+        store = postgres_server.open_blank()
+        try:
+            yield SqlHarness(store)
+        finally:
+            store.dispose()

@@ -22,12 +22,10 @@ import pytest
 
 from member_anonymization import Anonymized, Anonymizer
 from member_anonymization.domain import (
-    AnonymizationMode,
     AuditAction,
     Document,
     NoteType,
     Permission,
-    RemovalCounts,
     Visit,
 )
 from member_anonymization.errors import DatasetError, UnknownEmployeeError, UnknownMemberError
@@ -216,7 +214,7 @@ def test_result_reports_counts_and_audit_entry(make_store: MakeStore) -> None:
 
 
 def test_export_is_audited_without_personal_data(make_store: MakeStore) -> None:
-    """One audit entry: export, manual, actor, member, time, nothing removed."""
+    """One audit entry: export, actor, member, time; no anonymization mode, no counts."""
     store = make_store(two_members())
     before = audit_entries(store)
     result = exporter(store).export("m1", io.BytesIO(), actor="e1")
@@ -224,11 +222,11 @@ def test_export_is_audited_without_personal_data(make_store: MakeStore) -> None:
     (entry,) = [e for e in audit_entries(store) if e not in before]
     assert entry.id == result.audit_entry_id
     assert entry.action is AuditAction.EXPORT
-    assert entry.mode is AnonymizationMode.MANUAL
+    assert entry.mode is None  # an export is not an anonymization: no mode
     assert entry.actor_id == "e1"
     assert entry.member_id == "m1"
     assert entry.at == NOW
-    assert entry.removed == RemovalCounts()
+    assert entry.removed is None  # and nothing removed
     assert store.snapshot().members == two_members().sorted().members
 
 

@@ -41,13 +41,11 @@ import attrs
 from member_anonymization._access import actor_may, member_facts, reading
 from member_anonymization._clock import new_id, service_defaults
 from member_anonymization.domain import (
-    AnonymizationMode,
     AuditAction,
     AuditEntry,
     EmployeeId,
     MemberId,
     Permission,
-    RemovalCounts,
 )
 from member_anonymization.errors import ForeignRecordError
 from member_anonymization.export import _kinds
@@ -295,8 +293,8 @@ class Exporter:
                 member_id=member_id,
                 actor_id=actor,
                 at=at,
-                mode=AnonymizationMode.MANUAL,
-                removed=RemovalCounts(),
+                mode=None,
+                removed=None,
                 action=AuditAction.EXPORT,
             )
             with self._uow() as uow:
