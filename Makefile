@@ -9,9 +9,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 # pytest-xdist workers: one per core (at most 4, to spare the PostgreSQL server's
-# connections); WORKERS=0 runs everything in one process.
+# connections); WORKERS=0 runs everything in one process. The 15 slowest tests are
+# listed at the end, to keep an eye on them.
 WORKERS ?= auto
-PYTEST  := $(BIN)/python -m pytest -n $(WORKERS) --maxprocesses 4 --dist loadgroup
+PYTEST  := $(BIN)/python -m pytest -n $(WORKERS) --maxprocesses 4 --dist loadgroup --durations 15
 
 .PHONY: demo test test-thorough lint typecheck pytest docs venv clean
 
