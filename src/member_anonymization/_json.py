@@ -23,6 +23,8 @@ from typing import IO, Any, Final, final
 
 import attrs
 
+from member_anonymization.errors import MemberAnonymizationError
+
 __all__ = [
     "CHUNK_SIZE",
     "LOOKAHEAD",
@@ -91,7 +93,7 @@ _DECODER: Final = json.JSONDecoder(
 
 
 @final
-class JsonProblem(Exception):
+class JsonProblem(MemberAnonymizationError, ValueError):
     """Why a JSON document is refused, and where (never the value).
 
     Attributes:
