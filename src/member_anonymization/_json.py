@@ -57,9 +57,6 @@ _SHOWN_LENGTH: Final = 200
 """The longest text from a file that a message shows (an id at most 200 characters)."""
 
 _WHITE: Final = re.compile(r"[ \t\n\r]*")
-_STRING: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKET: Final = re.compile(r"[^\[\]{}]+")
-_PAIR: Final = re.compile(r"\[\]|\{\}")
 _PLAIN_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 _BOM: Final = "\ufeff"
 
@@ -145,15 +142,18 @@ def shown(text: str) -> str:
     return text
 
 
-def too_deep(text: str, start: int, end: int, levels: int) -> bool:
-    """Whether the valid JSON ``text[start:end]`` nests deeper than ``levels``."""
-    if text.count("{", start, end) + text.count("[", start, end) <= levels:
-        return False
-    skeleton = _NOT_BRACKET.sub("", _STRING.sub("", text[start:end]))
+def too_deep(value: Any, levels: int) -> bool:
+    """Whether the parsed ``value`` nests arrays and objects deeper than ``levels``."""
+    level: list[Any] = [value] if type(value) in (dict, list) else []
     for _ in range(levels):
-        skeleton, removed = _PAIR.subn("", skeleton)
-        if not skeleton or not removed:
+        below: list[Any] = []
+        for container in level:
+            for item in container.values() if type(container) is dict else container:
+                if type(item) is dict or type(item) is list:
+                    below.append(item)
+        if not below:
             return False
+        level = below
     return True
 
 
@@ -244,7 +244,7 @@ class JsonReader:
             :meth:`seek`) to read in chunks of :data:`CHUNK_SIZE` bytes.
     """
 
-    def __init__(self, source: str | bytes | IO[bytes]) -> None:
+    def __init__(self, source: str | bytes | bytearray | IO[bytes]) -> None:
         self._stream: IO[bytes] | None = None
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self._text = ""
@@ -260,7 +260,7 @@ class JsonReader:
         if isinstance(source, str):
             self._text = source.removeprefix(_BOM)
             self._started = True
-        elif isinstance(source, bytes):
+        elif isinstance(source, bytes | bytearray):
             self._decode(source, final=True)
         else:
             self._stream = source
@@ -268,7 +268,7 @@ class JsonReader:
 
     # -- text ------------------------------------------------------------------------------
 
-    def _decode(self, raw: bytes, *, final: bool) -> None:
+    def _decode(self, raw: bytes | bytearray, *, final: bool) -> None:
         pending = len(self._decoder.getstate()[0])
         try:
             text = self._decoder.decode(raw, final)
@@ -364,7 +364,9 @@ class JsonReader:
             if not self._eof and end > len(self._text) - _MARGIN:
                 self._more()
                 continue
-            if too_deep(self._text, start, end, MAX_JSON_DEPTH - level + 1):
+            levels = MAX_JSON_DEPTH - level + 1
+            openings = self._text.count("{", start, end) + self._text.count("[", start, end)
+            if openings > levels and too_deep(value, levels):
                 reason, where = _locate(self._text, start, level)
                 raise self.problem(reason, where)
             self._pos = end

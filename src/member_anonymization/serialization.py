@@ -16,6 +16,7 @@ naming the collection, the record and the field, never the offending value.
 from __future__ import annotations
 
 import itertools
+from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Final, TypeVar, final
 
@@ -393,7 +394,7 @@ def _key(record_type: str, field: str) -> str:
 # --------------------------------------------------------------------------- parsing
 
 
-def parse_json(data: bytes | str) -> Any:
+def parse_json(data: bytes | bytearray | str) -> Any:
     """Parse a JSON document from outside (a dataset file, an export) strictly and safely.
 
     Beyond :func:`json.loads`, it drops a UTF-8 byte-order mark at the start
@@ -581,7 +582,8 @@ class DatasetScan:
         self.unidentified: set[str] = set()
         """Collections holding a record whose id is itself invalid: a reference
         to none of their ids may mean that record, and is not reported."""
-        self._records: dict[str, list[tuple[int, Any]]] = {name: [] for name in COLLECTIONS}
+        self._records: dict[str, list[Any]] = {name: [] for name in COLLECTIONS}
+        self._positions: dict[str, array[int]] = {name: array("q") for name in COLLECTIONS}
         self._problems: list[tuple[int, int, int, DatasetProblem]] = []
         self._duplicates: list[tuple[str, int, str]] = []
         self._doubled: dict[str, set[str]] = {name: set() for name in COLLECTIONS}
@@ -658,7 +660,8 @@ class DatasetScan:
             self._open.append((index, record.id, record.member_id))
         self.counts[name] += 1
         if self.keep:
-            self._records[name].append((index, record))
+            self._records[name].append(record)
+            self._positions[name].append(index)
 
     @property
     def open_request_members(self) -> set[str]:
@@ -745,8 +748,8 @@ class DatasetScan:
                 )
                 self._problem(_DUPLICATE, problem)
             self._duplicates = []
-            for name, records in self._records.items():
-                for index, record in records:
+            for name in COLLECTIONS:
+                for index, record in self.records(name):
                     self.cross_check(name, index, record, existing)
             seen = set(existing.open_request_members)
             for index, request_id, member_id in self._open:
@@ -768,12 +771,12 @@ class DatasetScan:
 
     def records(self, name: str) -> Iterator[tuple[int, Any]]:
         """The valid records of collection ``name`` kept, with their positions."""
-        return iter(self._records[name])
+        return zip(self._positions[name], self._records[name], strict=True)
 
     def dataset(self) -> Dataset:
         """The valid records kept, as a dataset (the file's network is valid)."""
         assert self.network is not None
-        collections = {name: tuple(r for _, r in self._records[name]) for name in COLLECTIONS}
+        collections = {name: tuple(self._records[name]) for name in COLLECTIONS}
         return Dataset(network=self.network, **collections)
 
 

@@ -248,17 +248,17 @@ def _refused(message: str) -> DatasetError:
     return DatasetError([DatasetProblem(collection="", message=message)])
 
 
-def _read_bounded(stream: IO[bytes], limit: int, too_large: str) -> bytes:
+def _read_bounded(stream: IO[bytes], limit: int, too_large: str) -> bytearray:
     """At most ``limit`` bytes of ``stream``, read in chunks; more is refused."""
     out = bytearray()
     while chunk := stream.read(min(_READ_CHUNK, limit + 1 - len(out))):
         out += chunk
         if len(out) > limit:
             raise _refused(too_large)
-    return bytes(out)
+    return out
 
 
-def _unzip(raw: bytes, max_size: int) -> bytes:
+def _unzip(raw: bytes | bytearray, max_size: int) -> bytearray:
     """The JSON document of a ZIP export, expanded to at most ``max_size`` bytes."""
     too_large = f"{JSON_NAME} expands beyond the limit of {max_size} bytes (max_size)"
     try:
@@ -291,6 +291,7 @@ def read_export(
         DatasetError: The file is not a valid export, or is too large.
     """
     too_large = f"the export is larger than the limit of {max_size} bytes (max_size)"
+    raw: bytes | bytearray
     if isinstance(source, bytes):
         raw = source
     elif isinstance(source, str | os.PathLike):
