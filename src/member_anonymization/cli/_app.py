@@ -1,7 +1,9 @@
 """The ``member-anonymization`` command line: it parses, calls the library, and prints.
 
-Exit codes: 0 done; 1 refused (blockers or not permitted); 2 bad input
-(unknown member or employee, malformed file, bad date, missing confirmation).
+Exit codes: 0 done; 1 refused (blockers or not permitted, a declined or
+aborted confirmation); 2 bad input (unknown member or employee, malformed file,
+bad date, missing confirmation, an output file that exists or cannot be
+written, a busy database); 3 a bug; 130 interrupted; 141 the output was closed.
 Errors are one sentence on stderr, never a traceback, never personal data.
 """
 
@@ -11,28 +13,41 @@ import contextlib
 import datetime as dt
 import importlib
 import json
+import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import attrs
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from member_anonymization._access import actor_may
 from member_anonymization.anonymizer import Anonymized, Anonymizer, NotPermitted, Refused
 from member_anonymization.domain import Permission, RemovalCounts
-from member_anonymization.errors import DatasetError, MemberAnonymizationError
+from member_anonymization.errors import DatasetError
 from member_anonymization.export import Exported, Exporter, ExportNotPermitted, ExportTarget
 from member_anonymization.messages import ENGLISH, LANGUAGES, Language, text
 from member_anonymization.retention import RetentionSweep, SweepProgress, SweepReport
 from member_anonymization.serialization import parse_json, unstructure_dataset
 
-from . import _render
+from . import _failures, _render
+from ._failures import (
+    BUSY,
+    EXIT_BAD_INPUT,
+    EXIT_BUG,
+    EXIT_CLOSED_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    CliError,
+    Outcome,
+    fail,
+)
 
 
 class _NeverRaised(Exception):
@@ -69,12 +84,23 @@ else:
     NoArgsIsHelpError, UsageError = _click_exceptions()
     Lang = _language_choices()
 
-EXIT_OK = 0
-EXIT_REFUSED = 1
-EXIT_BAD_INPUT = 2
-EXIT_BUG = 3
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_BUG",
+    "EXIT_CLOSED_PIPE",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_REFUSED",
+    "CliError",
+    "app",
+    "fail",
+    "main",
+]
 
 DEFAULT_DB = "member-anonymization.sqlite"
+
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+"""The files SQLite keeps beside a database file."""
 
 app = typer.Typer(
     name="member-anonymization",
@@ -89,66 +115,21 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-class CliError(Exception):
-    """A failure to report as one sentence with an exit code."""
-
-    def __init__(self, message: str, code: int = EXIT_BAD_INPUT) -> None:
-        super().__init__(message)
-        self.code = code
+def reported() -> contextlib.AbstractContextManager[Outcome]:
+    """Map every failure to one sentence on stderr and an exit code (see ``_failures``)."""
+    return _failures.reported(err)
 
 
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    """Stop with one sentence on stderr."""
-    raise CliError(message, code)
+def coloured(colour: str, message: str) -> str:
+    """``message`` in ``colour``, its own brackets never taken for markup."""
+    return f"[{colour}]{escape(message)}[/]"
 
 
-@contextlib.contextmanager
-def reported() -> Iterator[None]:
-    """Map every failure to one sentence on stderr and an exit code."""
-    try:
-        yield
-    except typer.Exit:
-        raise
-    except CliError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(exc.code) from None
-    except DatasetError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except MemberAnonymizationError as exc:
-        err.print(f"error: {exc}.", markup=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except FileExistsError as exc:
-        err.print(f"error: {exc.filename} exists already; choose a new file name.", markup=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except KeyboardInterrupt:
-        err.print("error: interrupted; nothing was left half-done.", markup=False)
-        raise typer.Exit(130) from None
-    except Exception as exc:
-        if _is_database_error(exc):
-            err.print(
-                f"error: the database cannot be used ({type(exc).__name__}); check --db and "
-                "that the server answers.",
-                markup=False,
-            )
-            raise typer.Exit(EXIT_BAD_INPUT) from None
-        err.print(
-            f"error: internal error ({type(exc).__name__}); nothing was changed by the failed "
-            "step. Please report it.",
-            markup=False,
-        )
-        raise typer.Exit(EXIT_BUG) from None
-
-
-def _is_database_error(exc: BaseException) -> bool:
-    """Whether ``exc`` is the database or its driver refusing (connection, locking, ...)."""
-    import sqlite3
-
-    from sqlalchemy.exc import DBAPIError, OperationalError
-
-    if isinstance(exc, OperationalError | DBAPIError | sqlite3.Error):
-        return True
-    return type(exc).__module__.split(".")[0] == "psycopg"
+def id_list(ids: Sequence[str], limit: int = 10) -> str:
+    """Ids for a message: the first ``limit``, each shortened and escaped."""
+    listed = ", ".join(_render.shown(i, _render.ERROR_ID_LENGTH) for i in ids[:limit])
+    rest = len(ids) - limit
+    return listed if rest <= 0 else f"{listed} and {rest} more"
 
 
 def parse_date(value: str | None) -> dt.date | None:
@@ -163,21 +144,62 @@ def parse_date(value: str | None) -> dt.date | None:
         fail(f"--as-of must be a date as YYYY-MM-DD, got {value[:20]!r}")
 
 
+def sqlite_file(db: str) -> Path | None:
+    """The SQLite file a ``--db`` value names (``None``: a server, or memory)."""
+    if "://" not in db:
+        return None if db == ":memory:" else Path(db)
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(db)
+    except (ArgumentError, ValueError):
+        return None  # opening it says why
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:") or url.query.get("mode") == "memory":
+        return None
+    return Path(database)
+
+
+def any_exists(path: Path) -> bool:
+    """Whether the database file or one of SQLite's files beside it exists (even as a link)."""
+    return any(os.path.lexists(f"{path}{suffix}") for suffix in ("", *SQLITE_SIDE_FILES))
+
+
 class Context:
-    """What the global options set up for a command."""
+    """What the global options set up for a command.
+
+    A plain path in ``--db`` has ``~`` expanded here, once, so that every
+    command means the same file.
+    """
 
     def __init__(self, db: str | None) -> None:
         self.chosen = db is not None
-        self.db = db if db is not None else DEFAULT_DB
+        given = db if db is not None else DEFAULT_DB
+        self.db = given if "://" in given else os.path.expanduser(given)
         self._store: SqlStore | None = None
 
+    def sqlite_file(self) -> Path | None:
+        """The SQLite file of ``--db``, if it names one."""
+        return sqlite_file(self.db)
+
     def store(self, *, create: bool = False) -> SqlStore:
-        """The reference SQL store at ``--db``."""
+        """The reference SQL store at ``--db``.
+
+        Without ``create``, a SQLite file that does not exist is an error, and
+        nothing is created.
+        """
         if self._store is None:
             from member_anonymization.adapters.sql import SqlStore
 
-            if not create and "://" not in self.db and not Path(self.db).exists():
-                fail(f"no database at {self.db}; create it with `member-anonymization init`")
+            path = self.sqlite_file()
+            if not create and path is not None and not path.exists():
+                fail(
+                    f"no database at {_render.quoted(self.db, 80)}; create it with "
+                    "`member-anonymization init`"
+                )
             store = SqlStore.open(self.db)
             self._store = store
             if create:
@@ -189,13 +211,20 @@ class Context:
     def where(self) -> str:
         """The database for messages: the path as given, or the URL with its password hidden."""
         if self._store is None or "://" not in self.db:
-            return self.db
-        return str(self._store.url)
+            return _render.shown(self.db)
+        return _render.shown(self._store.url)
 
     def close(self) -> None:
         """Release the database."""
         if self._store is not None:
             self._store.dispose()
+
+    def discard_new_file(self, path: Path) -> None:
+        """Remove the SQLite file this command created (and SQLite's files beside it)."""
+        self.close()
+        self._store = None
+        for suffix in ("", *SQLITE_SIDE_FILES):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 @app.callback()
@@ -226,24 +255,28 @@ def _ctx(ctx: typer.Context) -> Context:
 @app.command()
 def init(ctx: typer.Context) -> None:
     """Create the reference schema (idempotent)."""
-    with reported():
+    with reported() as outcome:
         _ctx(ctx).store(create=True)
+        outcome.commit("schema created")
         out.print(f"Schema ready in {_ctx(ctx).where()}.", markup=False)
 
 
 def _read_json(path: str) -> Any:
+    where = _render.quoted(path, 80)
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        fail(f"no such file: {path}")
+        fail(f"no such file: {where}")
     except UnicodeDecodeError:
-        fail(f"{path} is not UTF-8 text")
+        fail(f"{where} is not UTF-8 text")
     except OSError as exc:
-        fail(f"cannot read {path} ({exc.strerror})")
+        fail(f"cannot read {where} ({_failures.write_reason(exc)})")
     try:
         return parse_json(text)
     except json.JSONDecodeError as exc:
-        fail(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno})")
+        fail(f"{where} is not valid JSON (line {exc.lineno}, column {exc.colno})")
+    except RecursionError:
+        fail(f"{where} is nested too deeply to be a dataset file")
 
 
 @app.command()
@@ -253,38 +286,100 @@ def load(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Add a dataset file's records to the database, all or nothing."""
-    with reported():
+    with reported() as outcome:
         raw = _read_json(file)
-        store = _ctx(ctx).store(create=True)
-        result = store.load(raw)
+        state = _ctx(ctx)
+        path = state.sqlite_file()
+        new_file = path if path is not None and not any_exists(path) else None
+        try:
+            result = state.store(create=True).load(raw)
+        except BaseException as exc:
+            if new_file is not None:
+                state.discard_new_file(new_file)
+            if as_json and isinstance(exc, DatasetError):
+                _dataset_error_json(exc)
+            raise
+        outcome.commit("records loaded")
         if as_json:
             _render.print_json(
                 out, {"network_id": result.network_id, "loaded": dict(result.counts)}
             )
         else:
             out.print(
-                f"Loaded {result.total} records of network {result.network_id} into "
-                f"{_ctx(ctx).where()}.",
+                f"Loaded {result.total} records of network {_render.shown(result.network_id)} "
+                f"into {state.where()}.",
                 markup=False,
             )
+
+
+def _dataset_error_json(error: DatasetError) -> None:
+    """``load --json`` of a rejected file: every problem on stdout, one sentence on stderr."""
+    summary = _failures.dataset_summary(error)
+    _render.print_json(
+        out,
+        {
+            "error": summary,
+            "problems": [_failures.problem_json(p) for p in error.problems],
+            "count": len(error.problems),
+        },
+    )
+    fail(summary)
+
+
+Force = Annotated[
+    bool,
+    typer.Option(
+        "--force", help="Replace an existing --out file (only once the new one is complete)."
+    ),
+]
+
+
+def write_file(path: str, data: bytes, *, force: bool) -> None:
+    """Write ``data`` as a new owner-only file: all of it, or nothing and the old file intact."""
+    from member_anonymization.export._target import staged_file
+
+    with _failures.writing_to(path), staged_file(path, replace=force) as staged:
+        staged.stream.write(data)
+        staged.publish()
+
+
+STDOUT_CHUNK = 1 << 16
+"""Bytes written to stdout at a time (a closed pipe is noticed at the next one)."""
+
+
+def write_stdout(data: bytes) -> None:
+    """Write ``data`` to stdout as it is."""
+    sys.stdout.flush()
+    stream = sys.stdout.buffer
+    view = memoryview(data)
+    for start in range(0, len(view), STDOUT_CHUNK):
+        stream.write(view[start : start + STDOUT_CHUNK])
+        stream.flush()
 
 
 @app.command()
 def dump(
     ctx: typer.Context,
     out_file: Annotated[
-        str | None, typer.Option("--out", metavar="FILE", help="Write here (default: stdout).")
+        str | None,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="A new file, readable by its owner only (default: stdout).",
+        ),
     ] = None,
+    force: Force = False,
 ) -> None:
     """Write the whole database as a dataset file."""
     with reported():
         dataset = _ctx(ctx).store().dump()
         text = json.dumps(unstructure_dataset(dataset), ensure_ascii=False, indent=2) + "\n"
+        data = text.encode("utf-8")
         if out_file is None or out_file == "-":
-            sys.stdout.write(text)
+            write_stdout(data)
         else:
-            Path(out_file).write_text(text, encoding="utf-8")
-            err.print(f"Wrote {out_file}.")
+            write_file(out_file, data, force=force)
+            err.print(f"Wrote {_render.shown(out_file)}.", markup=False)
 
 
 def _anonymizer(ctx: typer.Context) -> Anonymizer:
@@ -327,8 +422,10 @@ def check(
             )
             return
         key, colour = ("eligible", "green") if verdict.eligible else ("not_eligible", "red")
-        headline = text(f"cli.check.{key}", language, member_id=member_id, as_of=verdict.as_of)
-        out.print(f"[{colour}]{headline}[/]")
+        headline = text(
+            f"cli.check.{key}", language, member_id=_render.shown(member_id), as_of=verdict.as_of
+        )
+        out.print(coloured(colour, headline))
         if verdict.blockers or verdict.warnings:
             out.print(_render.findings_table("", verdict.blockers, verdict.warnings, language))
 
@@ -344,18 +441,28 @@ def _may_anonymize(ctx: typer.Context, actor: str) -> bool:
 
 
 def _confirm(ctx: typer.Context, member_id: str, lang: Language, *, delete_all_notes: bool) -> bool:
-    """Show what will be removed and ask; refuse without a terminal."""
+    """Show what will be removed and ask; refuse without a terminal.
+
+    Ctrl-C at the question stops with exit code 130, Ctrl-D (end of input)
+    with 1; either way nothing is changed.
+    """
     if not sys.stdin.isatty():
         fail("anonymize needs --yes when no terminal can confirm it")
     from member_anonymization.cli._preview import removal_preview
 
     preview = removal_preview(_ctx(ctx).store().unit_of_work, member_id)
-    err.print(f"[bold]{text('cli.preview.title', lang)}[/]")
+    err.print(coloured("bold", text("cli.preview.title", lang)))
     for line in preview.lines(lang, delete_all_notes=delete_all_notes):
         err.print(f"  • {line}", markup=False)
-    err.print(f"[bold red]{text('cli.confirm.warning', lang)}[/]")
-    question = text("cli.confirm.question", lang, member_id=member_id)
-    return typer.confirm(question, default=False, err=True)
+    err.print(coloured("bold red", text("cli.confirm.warning", lang)))
+    question = text("cli.confirm.question", lang, member_id=_render.shown(member_id))
+    try:
+        return typer.confirm(question, default=False, err=True)
+    except typer.Abort as exc:
+        err.print()
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            fail("interrupted at the question; nothing was changed", EXIT_INTERRUPTED)
+        fail("aborted; nothing was changed", EXIT_REFUSED)
 
 
 @app.command()
@@ -371,7 +478,7 @@ def anonymize(
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Anonymize one member, completely or not at all."""
-    with reported():
+    with reported() as outcome:
         day = parse_date(as_of)
         language: Language = lang.value
         anonymizer = _anonymizer(ctx)
@@ -384,6 +491,8 @@ def anonymize(
                 err.print(text("cli.confirm.declined", language))
                 raise typer.Exit(EXIT_REFUSED)
         result = anonymizer.anonymize(member_id, actor=actor, as_of=day)
+        if isinstance(result, Anonymized):
+            outcome.commit(f"member {_render.shown(member_id, _render.ERROR_ID_LENGTH)} anonymized")
         if as_json:
             _render.print_json(
                 out,
@@ -407,7 +516,9 @@ REMOVED_KINDS = tuple(f.name for f in attrs.fields(RemovalCounts) if f.name != "
 def _print_result(result: Anonymized | Refused | NotPermitted, lang: Language) -> None:
     match result:
         case Anonymized(member_id=mid, removed=removed, warnings=warnings):
-            out.print(f"[green]{text('cli.anonymize.done', lang, member_id=mid)}[/]")
+            out.print(
+                coloured("green", text("cli.anonymize.done", lang, member_id=_render.shown(mid)))
+            )
             counts = ", ".join(
                 text(
                     "cli.anonymize.removed_count",
@@ -422,10 +533,13 @@ def _print_result(result: Anonymized | Refused | NotPermitted, lang: Language) -
                 title = text("cli.anonymize.reminders", lang)
                 out.print(_render.findings_table(title, (), warnings, lang))
         case Refused(member_id=mid, blockers=blockers, warnings=warnings):
-            out.print(f"[red]{text('cli.anonymize.refused', lang, member_id=mid)}[/]")
+            out.print(
+                coloured("red", text("cli.anonymize.refused", lang, member_id=_render.shown(mid)))
+            )
             out.print(_render.findings_table("", blockers, warnings, lang))
         case NotPermitted(actor_id=actor):
-            out.print(f"[red]{text('cli.anonymize.not_permitted', lang, actor_id=actor)}[/]")
+            message = text("cli.anonymize.not_permitted", lang, actor_id=_render.shown(actor))
+            out.print(coloured("red", message))
 
 
 @app.command()
@@ -441,26 +555,33 @@ def export(
             "--out", metavar="FILE", help="A new file (ZIP when it ends in .zip); default stdout."
         ),
     ] = None,
+    force: Force = False,
     as_json: Json = False,
 ) -> None:
     """Export all of a member's data (JSON, or a ZIP with CSVs and files)."""
-    with reported():
+    with reported() as outcome:
         exporter = Exporter(_ctx(ctx).store().unit_of_work)
-        target: ExportTarget = (
-            sys.stdout.buffer if out_file is None or out_file == "-" else out_file
-        )
-        result = exporter.export(member_id, target, actor=actor)
+        if out_file is None or out_file == "-":
+            result = exporter.export(member_id, sys.stdout.buffer, actor=actor)
+        else:
+            from member_anonymization.export._target import ReplaceFile
+
+            target: ExportTarget = ReplaceFile(out_file) if force else out_file
+            with _failures.writing_to(out_file):
+                result = exporter.export(member_id, target, actor=actor)
         match result:
             case ExportNotPermitted(actor_id=who):
                 if as_json:
                     _render.print_json(out, {"member_id": member_id, "status": result.status})
                 else:
                     err.print(
-                        f"Employee {who} does not have the permission to export member data.",
+                        f"Employee {_render.shown(who)} does not have the permission to export "
+                        "member data.",
                         markup=False,
                     )
                 raise typer.Exit(EXIT_REFUSED)
             case Exported(counts=counts, path=path, format=fmt):
+                outcome.commit("export written and audited")
                 if as_json and path is not None:
                     _render.print_json(
                         out,
@@ -474,8 +595,9 @@ def export(
                     )
                 elif path is not None:
                     out.print(
-                        f"Exported {counts.total} records of member {member_id} to {path} "
-                        f"({fmt.value.upper()}, readable by its owner only).",
+                        f"Exported {counts.total} records of member {_render.shown(member_id)} "
+                        f"to {_render.shown(path)} ({fmt.value.upper()}, readable by its owner "
+                        "only).",
                         markup=False,
                     )
 
@@ -494,7 +616,7 @@ def sweep(
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Run the retention job: anonymize everyone whose retention time has passed."""
-    with reported():
+    with reported() as outcome:
         day = parse_date(as_of)
         language: Language = lang.value
         job = RetentionSweep(_ctx(ctx).store().unit_of_work)
@@ -503,21 +625,32 @@ def sweep(
             report = _sweep_with_progress(job, total, day, club, dry_run=dry_run)
         else:
             report = job.run(as_of=day, club_id=club, dry_run=dry_run)
+        if report.anonymized and not report.dry_run:
+            outcome.commit(f"{len(report.anonymized)} member(s) anonymized")
         if as_json:
             payload = report.as_json()
-            _render.print_json(out, {key: payload[key] for key in SWEEP_KEYS})
+            _render.print_json(out, {key: payload[key] for key in SWEEP_KEYS if key in payload})
         else:
             _print_sweep(report, language)
         if report.errors:
+            ids = id_list([f.member_id for f in report.errors])
+            if all(f.error_type == "DatabaseBusyError" for f in report.errors):
+                err.print(
+                    f"error: {BUSY}; {len(report.errors)} member(s) were left untouched for the "
+                    f"next run: {ids}.",
+                    markup=False,
+                )
+                raise typer.Exit(EXIT_BAD_INPUT)
             err.print(
                 f"error: {len(report.errors)} member(s) could not be processed and were left "
-                "untouched: " + ", ".join(f.member_id for f in report.errors[:10]),
+                f"untouched: {ids}",
                 markup=False,
             )
             raise typer.Exit(EXIT_BUG)
 
 
-SWEEP_KEYS = ("as_of", "dry_run", "due", "anonymized", "skipped")
+SWEEP_KEYS = ("as_of", "dry_run", "due", "anonymized", "skipped", "held_elsewhere")
+"""The keys of ``sweep --json`` (``held_elsewhere`` only when another worker held members)."""
 
 
 def _sweep_with_progress(
@@ -573,8 +706,18 @@ def _print_sweep(report: SweepReport, lang: Language) -> None:
         table.add_column(text("cli.sweep.member", lang))
         table.add_column(text("cli.sweep.blockers", lang))
         for skipped in report.skipped:
-            table.add_row(skipped.member_id, ", ".join(skipped.codes))
+            table.add_row(
+                _render.safe(skipped.member_id), _render.safe_text(", ".join(skipped.codes))
+            )
         out.print(table)
+    if report.held_elsewhere:
+        held = text(
+            "cli.sweep.held_elsewhere",
+            lang,
+            count=len(report.held_elsewhere),
+            members=id_list(report.held_elsewhere, 20),
+        )
+        out.print(held, markup=False)
 
 
 DEMO_DB = "member-anonymization-demo.sqlite"
@@ -582,23 +725,55 @@ DEMO_DB = "member-anonymization-demo.sqlite"
 
 @app.command()
 def demo(ctx: typer.Context) -> None:
-    """Make a demo database and walk through check, export, anonymize and sweep."""
-    with reported():
-        from member_anonymization.adapters.sql import SqlStore
-        from member_anonymization.cli._demo import run_demo
+    """Make a demo database and walk through check, export, anonymize and sweep.
 
-        chosen = _ctx(ctx).chosen
-        location = _ctx(ctx).db if chosen else DEMO_DB
-        if "://" not in location:
-            path = Path(location)
-            if path.exists():
-                if chosen:
-                    fail(f"{location} exists already; the demo needs a new database file")
-                for suffix in ("", "-wal", "-shm", "-journal"):
-                    Path(f"{location}{suffix}").unlink(missing_ok=True)
-        today = dt.datetime.now(ZoneInfo("Europe/Warsaw")).date()
+    The demo never replaces anything: not an earlier demo database, not a
+    file named like its export, not a database that holds data.
+    """
+    with reported() as outcome:
+        from member_anonymization.adapters.sql import SqlStore
+        from member_anonymization.cli._demo import EXPORT_FILE, run_demo
+
+        state = _ctx(ctx)
+        location = state.db if state.chosen else DEMO_DB
+        path = sqlite_file(location)
+        plain_path = "://" not in location
+        if plain_path and path is not None and any_exists(path):
+            if state.chosen:
+                fail(
+                    f"{_render.quoted(location, 80)} exists already; the demo needs a new "
+                    "database: choose another --db"
+                )
+            fail(
+                f"{DEMO_DB} (or a file beside it) exists already, from an earlier demo perhaps; "
+                f"remove it (rm {DEMO_DB}*) or choose another database with --db"
+            )
+        export_path = path.with_name(EXPORT_FILE) if path is not None else Path(EXPORT_FILE)
+        if os.path.lexists(export_path):
+            fail(
+                f"{_render.quoted(export_path, 80)} exists already; the demo writes its export "
+                "there: remove it, or run the demo in another folder"
+            )
         with SqlStore.open(location) as store:
-            run_demo(store, out, location=location, today=today)
+            if not plain_path and _holds_data(store):
+                fail(
+                    f"the database at {_render.quoted(store.url, 80)} holds data already; the "
+                    "demo needs an empty database"
+                )
+            outcome.commit("demo database made")
+            run_demo(store, out, location=location, export_path=export_path)
+
+
+def _holds_data(store: SqlStore) -> bool:
+    """Whether the database holds a network (a schema alone is no data)."""
+    from sqlalchemy import select
+
+    from member_anonymization.adapters.sql import metadata
+
+    if store.schema_version() is None:
+        return False
+    with store.engine.connect() as conn:
+        return conn.execute(select(metadata.tables["network"]).limit(1)).first() is not None
 
 
 def run(args: list[str] | None = None, *, obj: Context | None = None) -> int:
@@ -613,15 +788,19 @@ def run(args: list[str] | None = None, *, obj: Context | None = None) -> int:
     except typer.Exit as exc:
         code = exc.exit_code
     except NoArgsIsHelpError as exc:
-        err.print(str(exc), markup=False)
+        err.print(_render.clean(str(exc), newlines=True), markup=False)
         return EXIT_BAD_INPUT
     except UsageError as exc:
         message = " ".join(str(exc.format_message()).split())
+        message = _render.clip(_render.clean(message), _failures.MESSAGE_LENGTH)
         err.print(f"error: {message} (see --help)", markup=False)
         return EXIT_BAD_INPUT
     except typer.Abort:
         err.print("error: aborted; nothing was changed.", markup=False)
         return EXIT_REFUSED
+    except BrokenPipeError:  # --help into a closed pipe
+        _failures.silence_stdout()
+        return EXIT_CLOSED_PIPE
     return code if isinstance(code, int) else EXIT_OK
 
 

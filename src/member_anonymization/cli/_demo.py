@@ -7,15 +7,22 @@ Last, a member with a running contract files an erasure request: it waits, the
 member is told why and until when, and the daily processing run carries it out
 the day after the contract ends (on simulated days, on a copy of the member's
 records), leaving the event and the notices in the outbox.
+
+The demo runs on a fixed date, :data:`DEMO_TODAY` in Warsaw: every service
+gets a clock set to it, the data are dated relative to it from a fixed seed,
+and ids come from a counter, so the demo tells the same story, with the same
+numbers, on any real date.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -23,19 +30,42 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from member_anonymization.anonymizer import Anonymized, Anonymizer, NotPermitted, Refused
+from member_anonymization.anonymizer import (
+    AnonymizationOptions,
+    Anonymized,
+    Anonymizer,
+    NotPermitted,
+    Refused,
+)
 from member_anonymization.domain import Member, OutboxKind, OutboxMessage, RequestChannel
 from member_anonymization.erasure import RequestDesk, RequestProcessor, RequestReceived
-from member_anonymization.export import Exported, Exporter
+from member_anonymization.export import Exported, Exporter, ExportOptions
 from member_anonymization.profile import invoice_list, visible_tabs
 from member_anonymization.retention import RetentionSweep
 from member_anonymization.serialization import RECORD_KINDS, Dataset
 from member_anonymization.testing import FixedClock, InMemoryStore
 
 from . import _demo_data as data
+from . import _render
+from ._failures import writing_to
 
 DAILY_RUN_HOUR = 6
 """The local hour of the simulated daily processing runs."""
+
+DEMO_TIMEZONE: Final = "Europe/Warsaw"
+DEMO_TODAY: Final = dt.date(2026, 11, 27)
+"""The demo's "today", whatever the real date: the story and its numbers never change."""
+DEMO_NOW: Final = dt.datetime.combine(DEMO_TODAY, dt.time(10), tzinfo=ZoneInfo(DEMO_TIMEZONE))
+"""The demo's "now": ten in the morning of :data:`DEMO_TODAY` in Warsaw."""
+
+EXPORT_FILE: Final = f"{data.STORY_MEMBER}-export.zip"
+"""The export the demo writes (beside a SQLite demo database, else in the current folder)."""
+
+
+def _counter_ids() -> Callable[[], str]:
+    """Ids ``demo00001``, ``demo00002``, ... (the same on every run)."""
+    numbers = itertools.count(1)
+    return lambda: f"demo{next(numbers):05d}"
 
 
 def _step(console: Console, number: int, title: str) -> None:
@@ -88,22 +118,45 @@ def _visits_per_club(dataset: Dataset) -> Counter[str]:
     return Counter(v.club_id for v in dataset.visits)
 
 
-def run_demo(store: Any, console: Console, *, location: str, today: dt.date) -> None:
-    """Fill ``store`` with the demo network and tell the story on ``console``."""
+def run_demo(
+    store: Any,
+    console: Console,
+    *,
+    location: str,
+    export_path: Path,
+    now: dt.datetime = DEMO_NOW,
+) -> None:
+    """Fill ``store`` with the demo network and tell the story on ``console``.
+
+    Args:
+        store: A new, empty database.
+        console: Where the story is told.
+        location: The database, as the user gave it (shown in the story).
+        export_path: Where the export is written (a new file).
+        now: The demo's "now" (every service's clock).
+    """
+    clock = FixedClock(now)
+    today = now.astimezone(ZoneInfo(DEMO_TIMEZONE)).date()
+    new_id = _counter_ids()
+    options = AnonymizationOptions(id_factory=new_id)
     dataset = data.build_demo_dataset(today=today)
     store.create_schema()
     loaded = store.load(dataset)
     if "://" in location:
         location = store.url
+    shown_location = _render.safe(location)
     console.rule("[bold]member-anonymization demo")
-    console.print(f"Demo database: [bold]{location}[/]")
+    console.print(
+        f"The demo runs on a fixed date: today is [bold]{today}[/] in Warsaw, whatever the "
+        "real date, so its story and numbers are the same on every run."
+    )
+    console.print(f"Demo database: [bold]{shown_location}[/]")
     console.print(
         f"Network [bold]{dataset.network.name}[/]: {len(dataset.clubs)} clubs, "
         f"{len(dataset.members)} members, {loaded.total} records"
     )
     console.print(f"({len(dataset.visits)} visits, {len(dataset.invoices)} invoices).")
-    console.print(f"Today in Warsaw: {today}.")
-    anonymizer = Anonymizer(store.unit_of_work)
+    anonymizer = Anonymizer(store.unit_of_work, clock=clock, options=options)
 
     _step(console, 1, "Who may be anonymized? One member for every rule")
     table = Table(title_justify="left")
@@ -126,16 +179,12 @@ def run_demo(store: Any, console: Console, *, location: str, today: dt.date) -> 
 
     member_id = data.STORY_MEMBER
     _step(console, 3, f"Member {member_id} asks to be forgotten: export their data first")
-    export_path = (
-        Path(location).with_name(f"{member_id}-export.zip")
-        if "://" not in location
-        else Path(f"{member_id}-export.zip")
-    )
-    export_path.unlink(missing_ok=True)
-    exported = Exporter(store.unit_of_work).export(member_id, export_path, actor=data.ACTOR)
+    exporter = Exporter(store.unit_of_work, clock=clock, options=ExportOptions(id_factory=new_id))
+    with writing_to(str(export_path), force_hint=False):
+        exported = exporter.export(member_id, export_path, actor=data.ACTOR)
     assert isinstance(exported, Exported)
     console.print(
-        f"  {exported.counts.total} records written to [bold]{export_path}[/] "
+        f"  {exported.counts.total} records written to [bold]{_render.safe(export_path)}[/] "
         "(readable by its owner only). It holds:"
     )
     with zipfile.ZipFile(export_path) as archive:
@@ -193,7 +242,7 @@ def run_demo(store: Any, console: Console, *, location: str, today: dt.date) -> 
     console.print(f"  Reminders for the club's staff: {len(reminders)}.")
 
     _step(console, 7, "The retention job: everyone whose retention time has passed")
-    sweep = RetentionSweep(store.unit_of_work)
+    sweep = RetentionSweep(store.unit_of_work, clock=clock, options=options)
     preview = sweep.run(dry_run=True)
     console.print(
         f"  Dry run: {preview.due} due, {len(preview.anonymized)} would be anonymized, "
@@ -215,7 +264,7 @@ def run_demo(store: Any, console: Console, *, location: str, today: dt.date) -> 
     _step(
         console, 8, f"Member {data.BLOCKED_MEMBER} files an erasure request while the contract runs"
     )
-    _request_story(store, console, dataset, location)
+    _request_story(store, console, dataset, location, clock=clock, options=options)
 
     final = store.dump()
     _step(console, 9, "What stayed the same")
@@ -226,7 +275,10 @@ def run_demo(store: Any, console: Console, *, location: str, today: dt.date) -> 
     console.print(f"  Receipts unchanged: {final.receipts == dataset.sorted().receipts}.")
     console.print(f"  Audit entries: {len(final.audit)}, none with personal data.")
     console.print()
-    console.print(f"Try it yourself: member-anonymization --db {location} check m0002")
+    console.print(
+        f"Try it yourself: member-anonymization --db {shown_location} check m0002 --as-of {today}",
+        highlight=False,
+    )
 
 
 def _morning(day: dt.date, club_timezone: str) -> FixedClock:
@@ -257,7 +309,15 @@ def _one_member(dataset: Dataset, member_id: str, *extra: Any) -> Dataset:
     return attrs.evolve(dataset, **changes)
 
 
-def _request_story(store: Any, console: Console, dataset: Dataset, location: str) -> None:
+def _request_story(
+    store: Any,
+    console: Console,
+    dataset: Dataset,
+    location: str,
+    *,
+    clock: FixedClock,
+    options: AnonymizationOptions,
+) -> None:
     """An erasure request from receipt to completion, and the outbox it fills.
 
     The request is received in the demo database today. The daily runs that
@@ -266,7 +326,7 @@ def _request_story(store: Any, console: Console, dataset: Dataset, location: str
     to today (the request open, the contract running).
     """
     member_id = data.BLOCKED_MEMBER
-    received = RequestDesk(store.unit_of_work).receive(
+    received = RequestDesk(store.unit_of_work, clock=clock, options=options).receive(
         member_id, actor=data.ACTOR, channel=RequestChannel.EMAIL
     )
     assert isinstance(received, RequestReceived)
@@ -306,7 +366,9 @@ def _request_story(store: Any, console: Console, dataset: Dataset, location: str
     copy = InMemoryStore(_one_member(dataset, member_id, request, *mine))
     timezone = next(c.timezone for c in dataset.clubs if c.id == request.club_id)
     day_before = request.current_deadline - dt.timedelta(days=1)
-    report = RequestProcessor(copy.unit_of_work, clock=_morning(day_before, timezone)).run()
+    report = RequestProcessor(
+        copy.unit_of_work, clock=_morning(day_before, timezone), options=options
+    ).run()
     (waiting,) = report.still_open
     assert report.reminders == 1
     console.print(
@@ -315,7 +377,9 @@ def _request_story(store: Any, console: Console, dataset: Dataset, location: str
         "yet, until when, and the right to complain to the supervisory authority, PUODO) and "
         "reminds the club that the deadline is near."
     )
-    report = RequestProcessor(copy.unit_of_work, clock=_morning(expected, timezone)).run()
+    report = RequestProcessor(
+        copy.unit_of_work, clock=_morning(expected, timezone), options=options
+    ).run()
     assert report.completed == (request.id,)
     console.print(
         f"  {expected}, the day after the contract ends, the daily run anonymizes {member_id} "
@@ -330,5 +394,5 @@ def _request_story(store: Any, console: Console, dataset: Dataset, location: str
         console.print(f"    {_outbox_line(message)}", markup=False, highlight=False)
     console.print(
         "  The host delivers them, then marks them delivered (outbox ack). In the demo "
-        f"database: member-anonymization --db {location} request show {request.id}"
+        f"database: member-anonymization --db {_render.safe(location)} request show {request.id}"
     )

@@ -1,8 +1,9 @@
 """A realistic demo network: Polish members, contracts, visits, invoices, debts.
 
-Everything is generated from a seed and dated relative to ``today`` so that the
-demo tells the same story on any day. The first members are the story's cast:
-one for every blocker and warning of the rules.
+Everything is generated from a seed and dated relative to ``today`` (nothing
+reads the real clock), so that the same ``today`` always gives the same data.
+The first members are the story's cast: one for every blocker and warning of
+the rules.
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ class _Builder:
 
     def person(self, member_id: str, home: Club, registered_on: dt.date) -> Member:
         fake = self.fake
-        birth = fake.date_of_birth(minimum_age=18, maximum_age=70)
+        # Faker's own date_of_birth counts from the real date: the demo counts from its today.
+        birth = self.today - dt.timedelta(days=self.rng.randint(18 * 366, 70 * 365))
         first, last = fake.first_name(), fake.last_name()
         personal = PersonalData(
             first_name=first,

@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from member_anonymization.anonymizer import AnonymizationOptions
@@ -39,6 +38,8 @@ from member_anonymization.messages import Language, text
 from . import _render
 from ._app import (
     DEFAULT_LANG,
+    EXIT_BAD_INPUT,
+    EXIT_BUG,
     EXIT_REFUSED,
     AsOf,
     Json,
@@ -47,10 +48,12 @@ from ._app import (
     app,
     err,
     fail,
+    id_list,
     out,
     parse_date,
     reported,
 )
+from ._failures import BUSY, Outcome
 
 request_app = typer.Typer(
     name="request",
@@ -116,7 +119,7 @@ def _not_permitted(
             text(
                 "cli.request.not_permitted",
                 lang,
-                actor_id=result.actor_id,
+                actor_id=_render.shown(result.actor_id),
                 permission=result.permission.value,
             ),
             markup=False,
@@ -146,7 +149,7 @@ def add(
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Register a member's request to be forgotten."""
-    with reported():
+    with reported() as outcome:
         language: Language = lang.value
         via = _enum_value(RequestChannel, channel, "--channel")
         when = _parse_instant(received_at)
@@ -176,11 +179,16 @@ def add(
                     )
                 else:
                     err.print(
-                        text("cli.request.already_open", language, request_id=existing.id),
+                        text(
+                            "cli.request.already_open",
+                            language,
+                            request_id=_render.shown(existing.id),
+                        ),
                         markup=False,
                     )
                 raise typer.Exit(EXIT_REFUSED)
             case RequestReceived(request=request, eligibility=verdict, expected_on=expected):
+                outcome.commit("request registered")
                 payload = {
                     "request_id": request.id,
                     "member_id": request.member_id,
@@ -198,7 +206,7 @@ def add(
                     text(
                         "cli.request.received",
                         language,
-                        request_id=request.id,
+                        request_id=_render.shown(request.id),
                         deadline=request.current_deadline,
                     ),
                     markup=False,
@@ -212,6 +220,7 @@ def add(
                 elif verdict.eligible:
                     out.print(text("cli.request.next_run", language), markup=False)
             case RequestCompleted(request=request, eligibility=verdict):
+                outcome.commit("request registered and completed")
                 if as_json:
                     _render.print_json(
                         out,
@@ -228,7 +237,8 @@ def add(
                     )
                     return
                 out.print(
-                    text("cli.request.completed", language, request_id=request.id), markup=False
+                    text("cli.request.completed", language, request_id=_render.shown(request.id)),
+                    markup=False,
                 )
 
 
@@ -300,13 +310,13 @@ def list_requests(
         for view in views:
             request = view.request
             table.add_row(
-                escape(request.id),
-                escape(request.member_id),
+                _render.safe(request.id),
+                _render.safe(request.member_id),
                 text(f"cli.request.status.{request.status.value}", language),
                 request.received_on.isoformat(),
                 request.current_deadline.isoformat(),
                 str(view.days_left) if request.is_open else "",
-                ", ".join(dict.fromkeys(b.code for b in view.blockers)),
+                _render.safe_text(", ".join(dict.fromkeys(b.code for b in view.blockers))),
                 _day(view.expected_on) or "",
                 style=_style(view),
             )
@@ -407,8 +417,8 @@ def _print_details(details: RequestDetails, lang: Language) -> None:
         text(
             "cli.request.headline",
             lang,
-            request_id=request.id,
-            member_id=request.member_id,
+            request_id=_render.shown(request.id),
+            member_id=_render.shown(request.member_id),
             status=text(f"cli.request.status.{request.status.value}", lang),
         ),
         markup=False,
@@ -445,8 +455,8 @@ def _print_details(details: RequestDetails, lang: Language) -> None:
             if message.delivered_at is None
             else message.delivered_at.isoformat()
         )
-        out.print(f"\n[bold]{escape(message.notice.subject)}[/] ({delivered})")
-        out.print(message.notice.body, markup=False)
+        out.print(f"\n[bold]{_render.safe_text(message.notice.subject)}[/] ({delivered})")
+        out.print(_render.clean(message.notice.body, newlines=True), markup=False)
 
 
 @request_app.command("extend")
@@ -462,11 +472,11 @@ def extend(
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Extend the deadline once, before it passes (to three months after receipt)."""
-    with reported():
+    with reported() as outcome:
         language: Language = lang.value
         why = _enum_value(ExtensionReason, reason, "--reason")
         result = _desk(ctx, language).extend(request_id, actor=actor, reason=why)
-        _print_change(result, request_id, as_json, language)
+        _print_change(result, request_id, as_json, language, outcome)
 
 
 @request_app.command("withdraw")
@@ -478,10 +488,10 @@ def withdraw(
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Record that the member withdrew the request (it is never carried out)."""
-    with reported():
+    with reported() as outcome:
         language: Language = lang.value
         result = _desk(ctx, language).withdraw(request_id, actor=actor)
-        _print_change(result, request_id, as_json, language)
+        _print_change(result, request_id, as_json, language, outcome)
 
 
 @request_app.command("reject")
@@ -501,11 +511,11 @@ def reject(
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Reject the request with a reason (the member is told, with their rights)."""
-    with reported():
+    with reported() as outcome:
         language: Language = lang.value
         why = _enum_value(RejectionReason, reason, "--reason")
         result = _desk(ctx, language).reject(request_id, actor=actor, reason=why)
-        _print_change(result, request_id, as_json, language)
+        _print_change(result, request_id, as_json, language, outcome)
 
 
 def _print_change(
@@ -517,6 +527,7 @@ def _print_change(
     request_id: str,
     as_json: bool,
     lang: Language,
+    outcome: Outcome,
 ) -> None:
     if isinstance(result, RequestNotPermitted):
         _not_permitted(result, as_json, {"request_id": request_id}, lang)
@@ -532,10 +543,15 @@ def _print_change(
             _render.print_json(out, payload)
         else:
             err.print(
-                text(f"cli.request.refused.{result.reason}", lang, request_id=request.id),
+                text(
+                    f"cli.request.refused.{result.reason}",
+                    lang,
+                    request_id=_render.shown(request.id),
+                ),
                 markup=False,
             )
         raise typer.Exit(EXIT_REFUSED)
+    outcome.commit(f"request {result.status}")
     if request.extension is not None:
         payload["extension_reason"] = request.extension.reason.value
     if request.rejection_reason is not None:
@@ -547,7 +563,7 @@ def _print_change(
         text(
             f"cli.request.changed.{result.status}",
             lang,
-            request_id=request.id,
+            request_id=_render.shown(request.id),
             deadline=request.current_deadline,
         ),
         markup=False,
@@ -562,11 +578,13 @@ def process(
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Deferred anonymizations, deadline reminders and missing notices (run it daily)."""
-    with reported():
+    with reported() as outcome:
         language: Language = lang.value
         day = parse_date(as_of)
         processor = RequestProcessor(_ctx(ctx).store().unit_of_work, options=_options(language))
         report = processor.run(as_of=day)
+        if report.completed or report.reminders or report.notices:
+            outcome.commit("processing run")
         if as_json:
             payload = report.as_json()
             keys = ("as_of", "completed", "still_open", "reminders", "notices")
@@ -594,13 +612,29 @@ def process(
                 ),
                 markup=False,
             )
+            if report.held_elsewhere:
+                held = text(
+                    "cli.request.held_elsewhere",
+                    language,
+                    count=len(report.held_elsewhere),
+                    requests=id_list(report.held_elsewhere, 20),
+                )
+                out.print(held, markup=False)
         if report.errors:
+            ids = id_list([r for r, _ in report.errors])
+            if all(kind == "DatabaseBusyError" for _, kind in report.errors):
+                err.print(
+                    f"error: {BUSY}; {len(report.errors)} request(s) were left untouched for "
+                    f"the next run: {ids}.",
+                    markup=False,
+                )
+                raise typer.Exit(EXIT_BAD_INPUT)
             err.print(
                 f"error: {len(report.errors)} request(s) could not be processed and were left "
-                "untouched: " + ", ".join(r for r, _ in report.errors[:10]),
+                f"untouched: {ids}",
                 markup=False,
             )
-            raise typer.Exit(3)
+            raise typer.Exit(EXIT_BUG)
 
 
 @outbox_app.command("list")
@@ -620,14 +654,14 @@ def outbox_list(ctx: typer.Context, as_json: Json = False) -> None:
             table.add_column(column)
         for message in pending:
             table.add_row(
-                escape(message.id),
+                _render.safe(message.id),
                 message.kind.value
                 if message.notice is None
                 else f"notice: {message.notice.kind.value}",
-                escape(message.member_id),
-                escape(message.request_id or ""),
+                _render.safe(message.member_id),
+                _render.safe(message.request_id or ""),
                 message.created_at.isoformat(),
-                escape(message.notice.subject) if message.notice is not None else "",
+                _render.safe_text(message.notice.subject) if message.notice is not None else "",
             )
         out.print(table)
 
@@ -639,17 +673,18 @@ def outbox_ack(
     as_json: Json = False,
 ) -> None:
     """Mark messages delivered (unknown ids reject the whole call)."""
-    with reported():
+    with reported() as outcome:
         store = _ctx(ctx).store()
         from member_anonymization._clock import SystemClock
 
         with store.unit_of_work() as uow:
             unknown = [m for m in dict.fromkeys(message_ids) if uow.outbox.get(m) is None]
             if unknown:
-                shown = ", ".join(repr(m[:40]) for m in unknown[:5])
+                shown = ", ".join(_render.quoted(m) for m in unknown[:5])
                 fail(f"no outbox message with id {shown}; nothing was marked")
             done = list(uow.outbox.mark_delivered(message_ids, SystemClock().now()))
             uow.commit()
+        outcome.commit("messages marked delivered")
         if as_json:
             _render.print_json(out, {"delivered": done})
         else:
