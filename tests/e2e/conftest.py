@@ -212,6 +212,24 @@ def assert_bad_input(result: Result) -> str:
     return line
 
 
+def assert_rejected_dataset(result: Result) -> str:
+    """Like :func:`assert_bad_input` for ``load``: several problems follow the sentence.
+
+    Exit 2; stderr is one sentence, then, when the file has several problems,
+    one indented line for each of the first twenty (and one saying how many
+    more); no traceback, no personal data. Returns the sentence.
+    """
+    assert result.returncode == 2, str(result)
+    lines = result.stderr.splitlines()
+    assert lines, str(result)
+    assert lines[0].startswith("error: "), str(result)
+    assert all(line.startswith("  ") and line.strip() for line in lines[1:]), str(result)
+    assert len(lines) <= 22, str(result)
+    assert_no_traceback(result)
+    assert_no_personal_data(result)
+    return lines[0]
+
+
 # --------------------------------------------------------------------------- the script
 
 

@@ -53,6 +53,7 @@ from tests.e2e.conftest import (
     assert_bad_input,
     assert_no_personal_data,
     assert_no_traceback,
+    assert_rejected_dataset,
     files_in,
     mixed_dataset,
     side_by_side,
@@ -756,9 +757,15 @@ def bad_input_runs(
 
 @pytest.mark.parametrize("case", list(BAD_INPUT))
 def test_bad_input(bad_input_runs: dict[str, BadInputRun], case: str) -> None:
-    """Bad input: exit 2, one sentence on stderr, no traceback or personal data, no change."""
+    """Bad input: exit 2, one sentence on stderr, no traceback or personal data, no change.
+
+    A rejected dataset file lists its problems under the sentence, one per line.
+    """
     run = bad_input_runs[case]
-    assert_bad_input(run.result)
+    if case.startswith("load-"):
+        assert_rejected_dataset(run.result)
+    else:
+        assert_bad_input(run.result)
     assert "12/04/1990" not in run.result.output
     assert run.result.stdout == ""
     assert run.after == run.before
@@ -770,11 +777,11 @@ def test_bad_input(bad_input_runs: dict[str, BadInputRun], case: str) -> None:
     "case", ["load-invalid-record", "load-ids-already-exist", "load-dangling-reference"]
 )
 def test_bad_dataset_on_postgres(postgres_cli: Cli, case: str) -> None:
-    """On PostgreSQL too, a rejected file changes nothing and is told in one sentence."""
+    """On PostgreSQL too, a rejected file changes nothing and is told (with its problems)."""
     args = BAD_INPUT[case](postgres_cli)
     before = postgres_cli.snapshot()
     result = postgres_cli(*args)
-    assert_bad_input(result)
+    assert_rejected_dataset(result)
     assert postgres_cli.snapshot() == before
 
 

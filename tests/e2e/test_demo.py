@@ -39,6 +39,9 @@ STEPS: Final = (
 
 DAY: Final = r"(\d{4}-\d{2}-\d{2})"
 
+DEMO_DATE: Final = "2026-11-27"
+"""The demo's fixed "today" in Warsaw, whatever the real date."""
+
 
 def assert_whole_story(result: Result) -> None:
     """The demo finished and told every step, and its own checks came out true."""
@@ -50,6 +53,7 @@ def assert_whole_story(result: Result) -> None:
     for (_, heading), words in zip(headings, STEPS, strict=True):
         assert words in heading
     out = result.stdout
+    assert f"today is {DEMO_DATE} in Warsaw" in out
     assert "active_contract" in out
     assert "not_permitted" in out
     assert "Profile of m0010 before" in out
@@ -68,6 +72,7 @@ def assert_request_story(out: str) -> None:
     received = re.search(rf"received by e-mail today \({DAY}\): request (\w+)\.", story)
     assert received, story
     received_on = dt.date.fromisoformat(received[1])
+    assert received_on == dt.date.fromisoformat(DEMO_DATE)
     request_id = received[2]
     dates = re.search(
         rf"Deadline \(one month\): {DAY}; blocked by active_contract; expected on {DAY}, "
@@ -128,9 +133,9 @@ def test_demo_runs_to_the_end(script: Path, workdir: Path) -> None:
     assert shown, result.stdout
     blocked, anonymized, requested, requests, request = cli.run_all(
         [
-            ("check", "m0002", "--json"),
-            ("check", "m0010", "--json"),
-            ("check", "m0001", "--json"),
+            ("check", "m0002", "--as-of", DEMO_DATE, "--json"),
+            ("check", "m0010", "--as-of", DEMO_DATE, "--json"),
+            ("check", "m0001", "--as-of", DEMO_DATE, "--json"),
             ("request", "list", "--json"),
             ("request", "show", shown[1], "--json"),
         ]
