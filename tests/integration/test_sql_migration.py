@@ -22,7 +22,6 @@ import pytest
 pytest.importorskip("sqlalchemy")
 
 from sqlalchemy import Date, LargeBinary, Table, insert, inspect, select
-from sqlalchemy.exc import NoReferencedTableError
 
 from member_anonymization import structure_dataset
 from member_anonymization.adapters.sql import SCHEMA_VERSION, SqlStore, metadata
@@ -41,7 +40,6 @@ from member_anonymization.erasure import (
     RequestProcessor,
     RequestReceived,
 )
-from member_anonymization.errors import DatasetError
 from member_anonymization.serialization import Dataset, unstructure_dataset
 from member_anonymization.testing import FixedClock
 from tests.data import schema_v1
@@ -154,12 +152,6 @@ def v1_store(open_blank: OpenBlank, request: pytest.FixtureRequest) -> Callable[
 
     def make() -> SqlStore:
         store = open_blank()
-        if store.dialect == "sqlite":
-            request.applymarker(
-                pytest.mark.xfail(
-                    strict=True, reason=SQLITE_MIGRATION_BUG, raises=NoReferencedTableError
-                )
-            )
         build_v1(store)
         return store
 
@@ -299,11 +291,6 @@ def test_after_the_migration_requests_and_the_outbox_are_stored(
     assert [r for r in after.reminders if r.request_id is None] == list(before.reminders)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=f"{REMINDER_LOAD_BUG} (and on SQLite: {SQLITE_MIGRATION_BUG})",
-    raises=(DatasetError, NoReferencedTableError),
-)
 def test_the_migrated_content_loads_back(
     v1_store: Callable[[], SqlStore], open_blank: OpenBlank
 ) -> None:

@@ -456,18 +456,14 @@ COLLECTION_TABLES: Final[Mapping[str, Table]] = {
 
 def _rebuild_sqlite(conn: Connection, table: Table, copied: Sequence[str]) -> None:
     """Recreate ``table`` as declared now (SQLite cannot drop a NOT NULL), keeping its rows."""
-    fresh = table.to_metadata(MetaData(), name=f"{table.name}__v2")
-    for index in list(fresh.indexes):
-        fresh.indexes.discard(index)
-    fresh.create(conn)
-    columns = ", ".join(f'"{name}"' for name in copied)
-    conn.exec_driver_sql(
-        f'INSERT INTO "{fresh.name}" ({columns}) SELECT {columns} FROM "{table.name}"'
-    )
-    conn.exec_driver_sql(f'DROP TABLE "{table.name}"')
-    conn.exec_driver_sql(f'ALTER TABLE "{fresh.name}" RENAME TO "{table.name}"')
+    old = f"{table.name}__v1"
+    conn.exec_driver_sql(f'ALTER TABLE "{table.name}" RENAME TO "{old}"')
     for index in table.indexes:
-        index.create(conn)
+        conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{index.name}"')
+    table.create(conn)
+    columns = ", ".join(f'"{name}"' for name in copied)
+    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM "{old}"')
+    conn.exec_driver_sql(f'DROP TABLE "{old}"')
 
 
 def _migrate_1_to_2(conn: Connection) -> None:
