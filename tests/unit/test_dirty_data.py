@@ -349,7 +349,7 @@ ALLOWED_FOREIGN: Final = {
     "member_anonymization.contract._checks._Boom": (
         "the adapter contract's stand-in for a foreign failure inside a unit of work"
     ),
-    "member_anonymization.cli._app.CliError": (
+    "member_anonymization.cli._failures.CliError": (
         "the command line's own control flow: always turned into one sentence on stderr "
         "and an exit code, never raised out of a command"
     ),
