@@ -64,7 +64,7 @@ class _Source:
 
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
 
-_SPOOL_MEMORY: Final = 1 << 18
+_SPOOL_MEMORY: Final = 1 << 17
 """Bytes a ZIP export keeps in memory per temporary file before it moves to disk."""
 
 _COPY_CHUNK: Final = 1 << 16
