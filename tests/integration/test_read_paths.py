@@ -9,6 +9,7 @@ reads every kind once, so its JSON and its CSV files cannot disagree.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -44,7 +45,6 @@ from member_anonymization.domain import (
     AuditEntry,
     ErasureRequest,
     Permission,
-    RemovalCounts,
     RequestChannel,
 )
 from member_anonymization.export import Exported, Exporter, ExportFormat, read_export
@@ -450,12 +450,30 @@ def test_a_read_only_unit_refuses_writes(make_sql_store: MakeSqlStore) -> None:
         assert uow.read_only
         with pytest.raises(DBAPIError):
             uow.audit.add([entry])
-    for _ in range(3):  # whichever pooled connection comes next
+    idle = store.sql.engine.pool.checkedin()
+    assert idle >= 1
+    with contextlib.ExitStack() as stack:  # every pooled connection, at once
+        for _ in range(idle):
+            conn = stack.enter_context(store.sql.engine.connect())
+            assert _settings(conn) == ("writable", "read committed")
+    for n in range(3):
         with store.sql.unit_of_work() as uow:
             assert not uow.read_only
-            uow.audit.add([attrs.evolve(entry, id=f"a-{_}", removed=RemovalCounts())])
+            uow.audit.add([attrs.evolve(entry, id=f"a-{n}")])
             uow.commit()
     assert len(store.sql.dump().audit) == 3
+
+
+def _settings(conn: Any) -> tuple[str, str]:
+    """Whether the connection refuses writes, and its isolation level (SQLite: none)."""
+    if conn.dialect.name == "sqlite":
+        driver = conn.connection.driver_connection
+        (query_only,) = driver.execute("PRAGMA query_only").fetchone()
+        return ("read-only" if query_only else "writable", "read committed")
+    read_only = conn.exec_driver_sql("SHOW transaction_read_only").scalar_one()
+    isolation = conn.exec_driver_sql("SHOW transaction_isolation").scalar_one()
+    conn.rollback()
+    return ("read-only" if read_only == "on" else "writable", isolation)
 
 
 @pytest.mark.postgres
