@@ -584,8 +584,9 @@ class InMemoryUnitOfWork:
         if self._working is not None:
             raise RuntimeError("this unit of work is already in use")
         if self._read_only:
-            with self._store._lock:
-                self._working = self._store._tables.copy()
+            # The committed tables are never changed once published (a commit
+            # publishes the writer's copy), so reading them needs no lock.
+            self._working = self._store._tables.copy()
             return self
         self._store._lock.acquire()
         self._working = self._store._tables.copy()

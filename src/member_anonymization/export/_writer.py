@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as dt
 import json
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, Final, final
 
 from member_anonymization.domain import Member
 from member_anonymization.errors import ForeignRecordError
-from member_anonymization.export._csv import TABLES, CsvWriter, TextSink, flatten
+from member_anonymization.export._csv import (
+    BOM,
+    TABLES,
+    CsvTable,
+    CsvWriter,
+    TextSink,
+    cell,
+    flatten,
+)
 from member_anonymization.export._kinds import _KINDS, EXPORT_FORMAT, _Kind
 from member_anonymization.export._zip import JSON_NAME, ArchiveNames, entry_info
 from member_anonymization.policy import MemberFacts
@@ -55,7 +64,7 @@ class _Source:
 
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
 
-_SPOOL_MEMORY: Final = 1 << 20
+_SPOOL_MEMORY: Final = 1 << 17
 """Bytes a ZIP export keeps in memory per temporary file before it moves to disk."""
 
 _COPY_CHUNK: Final = 1 << 16
@@ -104,6 +113,48 @@ def _write_json(
 
 
 @final
+class _Lines:
+    """The stream of the one csv writer of a ZIP export: each line goes to its table's sink.
+
+    A csv writer holds a sizeable buffer of its own, so the tables share one.
+    """
+
+    def __init__(self) -> None:
+        self.sink: TextSink | None = None
+
+    def write(self, text: str) -> int:
+        """Queue ``text`` in the current table's sink."""
+        assert self.sink is not None
+        return self.sink.write(text)
+
+
+@final
+class _SpooledTable:
+    """One CSV, queued in a temporary file: the bytes :class:`CsvWriter` would write."""
+
+    def __init__(self, spool: IO[bytes], table: CsvTable, lines: _Lines, writer: Any) -> None:
+        spool.write(BOM)
+        self.spool = spool
+        self._sink = TextSink(spool)
+        self._columns = table.columns
+        self._lines = lines
+        self._writer = writer
+        self._row(table.columns)
+
+    def _row(self, cells: Iterable[str]) -> None:
+        self._lines.sink = self._sink
+        self._writer.writerow(cells)
+
+    def write(self, flat: Mapping[str, Any]) -> None:
+        """Queue one row from a flattened record; missing columns stay empty."""
+        self._row([cell(flat.get(column)) for column in self._columns])
+
+    def close(self) -> None:
+        """Write what is still queued into the temporary file."""
+        self._sink.flush()
+
+
+@final
 class _Spooled:
     """What a ZIP export writes after its JSON, gathered while the JSON is written.
 
@@ -115,10 +166,12 @@ class _Spooled:
     def __init__(self, files: contextlib.ExitStack, names: ArchiveNames) -> None:
         self._files = files
         self._names = names
-        self.tables: dict[str, tuple[IO[bytes], CsvWriter]] = {}
-        for table in _SPOOLED_TABLES:
-            spool = self._spool()
-            self.tables[table] = (spool, CsvWriter(spool, TABLES[table]))
+        lines = _Lines()
+        writer = csv.writer(lines, lineterminator="\r\n")
+        self.tables = {
+            table: _SpooledTable(self._spool(), TABLES[table], lines, writer)
+            for table in _SPOOLED_TABLES
+        }
         self.contents = self._spool()
         self.documents: list[tuple[str, int]] = []
 
@@ -136,9 +189,9 @@ class _Spooled:
             self.contents.write(record.data)
             self.documents.append((name, len(record.data)))
             row["file"] = name
-        self.tables[kind.name][1].write(row)
+        self.tables[kind.name].write(row)
         if kind.name == "invoices":
-            lines = self.tables["invoice_lines"][1]
+            lines = self.tables["invoice_lines"]
             for number, line in enumerate(record.lines, start=1):
                 line_row: dict[str, Any] = {"invoice_id": record.id, "line": number}
                 line_row.update(converter.unstructure(line))
@@ -146,8 +199,9 @@ class _Spooled:
 
     def copy(self, archive: zipfile.ZipFile, table: str, at: dt.datetime) -> None:
         """Write the table's CSV into the archive."""
-        spool, writer = self.tables[table]
-        writer.close()
+        spooled = self.tables[table]
+        spooled.close()
+        spool = spooled.spool
         info = entry_info(TABLES[table].file_name, at)
         info.file_size = spool.tell()
         spool.seek(0)
