@@ -389,3 +389,31 @@ def test_postgres_old_row_versions_stay_until_compact(pg_blank: SqlStore) -> Non
     # The rewritten tables' old files are gone (unlinked at the checkpoint).
     assert residue(probes, before) == {}
     assert store.dump().members[0].personal.display_name == "Anonymized Member"
+
+
+@pytest.mark.postgres
+def test_postgres_compact_waits_for_an_older_snapshot(pg_blank: SqlStore) -> None:
+    """A snapshot older than the removal keeps it through ``compact``: counted, then cleared."""
+    values = Secrets()
+    store = pg_blank
+    store.create_schema()
+    store.load(values.dataset(others=3))
+    probes = values.probes()
+    reader = store.engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    try:
+        # The reader's snapshot is taken at its first query, before the anonymization
+        # (of a table that is not compacted: a lock on one would hold the rewrite).
+        assert reader.exec_driver_sql("SELECT count(*) FROM clubs").scalar_one() == 1
+        anonymize_m1(store)
+        held = store.compact(snapshot_wait=0.2)
+        assert held.held_back >= 1
+        _autocommit(store.engine, "CHECKPOINT")
+        # The reader may still see m1's old row, so VACUUM FULL copied it.
+        assert "last_name" in residue(probes, relation_files(store.engine))
+    finally:
+        reader.rollback()
+        reader.close()
+    report = store.compact()
+    assert report.held_back == 0
+    _autocommit(store.engine, "CHECKPOINT")
+    assert residue(probes, relation_files(store.engine)) == {}

@@ -205,6 +205,7 @@ def _compact_json(report: CompactReport) -> dict[str, Any]:
         "bytes_after": report.bytes_after,
         "checkpoint": None if checkpoint is None else _render.plain(checkpoint),
         "skipped": list(report.skipped),
+        "held_back": report.held_back,
     }
 
 
@@ -235,6 +236,13 @@ def compact(ctx: typer.Context, as_json: Json = False) -> None:
                 "warning: not compacted without superuser rights: "
                 f"{', '.join(report.skipped)}; ask the database administrator to run "
                 "VACUUM FULL on it.",
+                markup=False,
+            )
+        if report.held_back:
+            err.print(
+                f"warning: {report.held_back} older transaction(s) were still open and may "
+                "keep removed rows in the rewritten tables; run compact again when they "
+                "have ended.",
                 markup=False,
             )
         if report.checkpoint is not None and not report.checkpoint.completed:

@@ -31,6 +31,7 @@ from member_anonymization.adapters.sql._errors import (
 from member_anonymization.adapters.sql._repositories import BATCH_SIZE, SqlUnitOfWork
 from member_anonymization.adapters.sql._residue import (
     COMPACTED_TABLES,
+    SNAPSHOT_WAIT,
     CheckpointResult,
     CompactReport,
 )
@@ -47,6 +48,7 @@ from member_anonymization.adapters.sql._url import SUPPORTED_BACKENDS, database_
 __all__ = [
     "BATCH_SIZE",
     "COMPACTED_TABLES",
+    "SNAPSHOT_WAIT",
     "DEFAULT_BUSY_TIMEOUT",
     "DEFAULT_LOCK_TIMEOUT",
     "SCHEMA_VERSION",

@@ -34,6 +34,7 @@ __all__ = [
     "CHECKPOINT_ATTEMPTS",
     "CHECKPOINT_WAIT",
     "COMPACTED_TABLES",
+    "SNAPSHOT_WAIT",
     "CheckpointResult",
     "CompactReport",
     "WalStatus",
@@ -104,6 +105,12 @@ class CompactReport:
         skipped: Tables that may hold old copies but that this role may not
             rewrite (PostgreSQL's ``pg_catalog.pg_statistic`` without superuser
             rights): ask the database administrator to ``VACUUM FULL`` them.
+        held_back: PostgreSQL: how many other transactions (open, prepared, or
+            held by a replication slot) were older than the removal when a table
+            was rewritten, after waiting ``snapshot_wait`` seconds for them. Their
+            snapshot may still see the removed rows, so ``VACUUM FULL`` copies
+            those rows into the new file: run ``compact`` again once they have
+            ended. ``0``: nothing held the rewrite back (always on SQLite).
     """
 
     dialect: str
@@ -113,9 +120,32 @@ class CompactReport:
     bytes_after: int
     checkpoint: CheckpointResult | None
     skipped: tuple[str, ...] = ()
+    held_back: int = 0
 
 
 _PG_STATISTIC: Final = "pg_catalog.pg_statistic"
+
+SNAPSHOT_WAIT: Final = 30.0
+"""Seconds :func:`compact` waits, on PostgreSQL, for older transactions to end."""
+
+_SNAPSHOT_POLL: Final = 0.05
+
+_OLDER_THAN_MARKER: Final = """
+SELECT
+  (SELECT count(*) FROM pg_stat_activity
+    WHERE pid <> pg_backend_pid()
+      AND (datname = current_database() OR datname IS NULL)
+      AND ((backend_xmin IS NOT NULL AND age(backend_xmin) > age(%(marker)s::xid))
+        OR (backend_xid IS NOT NULL AND age(backend_xid) > age(%(marker)s::xid))))
++ (SELECT count(*) FROM pg_prepared_xacts
+    WHERE database = current_database() AND age(transaction) > age(%(marker)s::xid))
++ (SELECT count(*) FROM pg_replication_slots
+    WHERE (database = current_database() OR database IS NULL)
+      AND ((xmin IS NOT NULL AND age(xmin) > age(%(marker)s::xid))
+        OR (catalog_xmin IS NOT NULL AND age(catalog_xmin) > age(%(marker)s::xid))))
+"""
+"""How many transactions, prepared transactions and replication slots may still
+see rows that were removed before the transaction ``marker`` began."""
 
 _NOTHING_TO_DO: Final = CheckpointResult(
     completed=True, wal_frames=-1, checkpointed_frames=-1, attempts=0
@@ -272,7 +302,7 @@ def checkpoint(
         return _run_checkpoint(engine, connection, attempts=attempts, wait=wait)
 
 
-def compact(engine: Engine) -> CompactReport:
+def compact(engine: Engine, *, snapshot_wait: float = SNAPSHOT_WAIT) -> CompactReport:
     """Rewrite the tables so that no old copy of a removed value stays in their files.
 
     SQLite: ``VACUUM`` (the whole file), then a write-ahead log checkpoint.
@@ -283,13 +313,18 @@ def compact(engine: Engine) -> CompactReport:
     (the planner's statistics, which sample column values): it locks the
     statistics of the whole database, so planning any query waits meanwhile.
 
+    ``VACUUM FULL`` keeps every row version that an open transaction may still
+    see, so on PostgreSQL each rewrite first waits, at most ``snapshot_wait``
+    seconds, until every transaction older than the removal has ended; what
+    still held it back is counted in :attr:`CompactReport.held_back`.
+
     Raises:
         DatabaseBusyError: Another connection held the database or a table too long.
     """
     started = time.perf_counter()
     if engine.dialect.name == "sqlite":
         return _compact_sqlite(engine, started)
-    return _compact_postgresql(engine, started)
+    return _compact_postgresql(engine, started, snapshot_wait=snapshot_wait)
 
 
 def _sqlite_size(driver_connection: Any) -> int:
@@ -325,9 +360,33 @@ def _compact_sqlite(engine: Engine, started: float) -> CompactReport:
     )
 
 
-def _compact_postgresql(engine: Engine, started: float) -> CompactReport:
+def _older_transactions(connection: Connection, *, wait: float) -> int:
+    """Wait until no transaction older than now may see removed rows; how many still do.
+
+    The marker is a new transaction id: every row removed before it began is
+    invisible to each snapshot taken after it, so only older ones matter.
+    """
+    marker = connection.exec_driver_sql("SELECT pg_current_xact_id()::xid::text").scalar_one()
+    deadline = time.monotonic() + wait
+    while True:
+        older = int(connection.exec_driver_sql(_OLDER_THAN_MARKER, {"marker": marker}).scalar_one())
+        if older == 0 or time.monotonic() >= deadline:
+            if older:
+                _log.warning(
+                    "compaction held back by %d older transaction(s); run it again later", older
+                )
+            return older
+        time.sleep(_SNAPSHOT_POLL)
+
+
+def _compact_postgresql(engine: Engine, started: float, *, snapshot_wait: float) -> CompactReport:
     with adapter_connection(engine) as connection:
         connection.execution_options(isolation_level="AUTOCOMMIT")
+        deadline = time.monotonic() + snapshot_wait
+
+        def older() -> int:
+            return _older_transactions(connection, wait=max(0.0, deadline - time.monotonic()))
+
         preparer = connection.dialect.identifier_preparer
         names = [preparer.format_table(table) for table in COMPACTED_TABLES]
 
@@ -340,6 +399,7 @@ def _compact_postgresql(engine: Engine, started: float) -> CompactReport:
             return total
 
         before = size()
+        held_back = older()
         for name in names:
             # ANALYZE too: the planner's statistics (pg_statistic) sample column
             # values, names and e-mail addresses among them; replace them.
@@ -349,7 +409,9 @@ def _compact_postgresql(engine: Engine, started: float) -> CompactReport:
         skipped: tuple[str, ...] = ()
         superuser = connection.exec_driver_sql("SELECT current_setting('is_superuser')")
         if superuser.scalar_one() == "on":
-            # The replaced statistics stay in pg_statistic's file as dead rows.
+            # The replaced statistics stay in pg_statistic's file as dead rows,
+            # removed by the ANALYZE above: wait for the snapshots older than it.
+            held_back = max(held_back, older())
             connection.exec_driver_sql(f"VACUUM FULL {_PG_STATISTIC}")
             tables = (*tables, _PG_STATISTIC)
         else:
@@ -362,4 +424,5 @@ def _compact_postgresql(engine: Engine, started: float) -> CompactReport:
         bytes_after=after,
         checkpoint=None,
         skipped=skipped,
+        held_back=held_back,
     )

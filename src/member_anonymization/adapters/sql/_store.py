@@ -29,6 +29,7 @@ from member_anonymization.adapters.sql._engine import (
 )
 from member_anonymization.adapters.sql._repositories import SqlUnitOfWork
 from member_anonymization.adapters.sql._residue import (
+    SNAPSHOT_WAIT,
     CheckpointResult,
     CompactReport,
     checkpoint,
@@ -325,7 +326,7 @@ class SqlStore:
         """The outcome of this engine's latest checkpoint (``None``: none yet)."""
         return wal_status(self._engine).last
 
-    def compact(self) -> CompactReport:
+    def compact(self, *, snapshot_wait: float = SNAPSHOT_WAIT) -> CompactReport:
         """Rewrite the tables so that no old copy of removed personal data stays in them.
 
         SQLite: ``VACUUM`` then a checkpoint. PostgreSQL: ``VACUUM (FULL,
@@ -335,11 +336,17 @@ class SqlStore:
         it is rewritten, so run it when the club is quiet (nightly, after the
         sweep). See ``docs/security.md``.
 
+        Args:
+            snapshot_wait: PostgreSQL: seconds to wait, in all, for transactions
+                older than the removal to end (their snapshot keeps removed rows
+                alive through a rewrite); what still held it back is counted in
+                :attr:`CompactReport.held_back`.
+
         Raises:
             DatabaseBusyError: Another connection held the database or a table
                 longer than the busy timeout or ``lock_timeout``.
         """
-        return compact(self._engine)
+        return compact(self._engine, snapshot_wait=snapshot_wait)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
