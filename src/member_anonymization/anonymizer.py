@@ -19,8 +19,9 @@ import attrs
 from typing_extensions import deprecated
 
 from member_anonymization._access import actor_may, member_facts, not_after_today, reading
-from member_anonymization._clock import SystemClock, new_id, service_defaults
+from member_anonymization._clock import SystemClock, new_id
 from member_anonymization._effects import apply_anonymization as _apply
+from member_anonymization._service import Service
 from member_anonymization.domain import (
     AnonymizationMode,
     Club,
@@ -40,7 +41,7 @@ from member_anonymization.policy import (
     MemberFacts,
     evaluate,
 )
-from member_anonymization.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from member_anonymization.ports import Clock, UnitOfWork
 
 __all__ = [
     "AnonymizationOptions",
@@ -190,7 +191,7 @@ def _home_club(clubs: Mapping[ClubId, Club], club_id: ClubId) -> Club:
 
 
 @final
-class Anonymizer:
+class Anonymizer(Service[AnonymizationOptions]):
     """Checks and anonymizes one member at a time, through the ports.
 
     Args:
@@ -200,20 +201,7 @@ class Anonymizer:
         options: The club's options.
     """
 
-    def __init__(
-        self,
-        unit_of_work: UnitOfWorkFactory | Callable[[], UnitOfWork],
-        *,
-        clock: Clock | None = None,
-        options: AnonymizationOptions | None = None,
-    ) -> None:
-        self._uow = unit_of_work
-        self._clock, self._options = service_defaults(clock, options, AnonymizationOptions)
-
-    @property
-    def options(self) -> AnonymizationOptions:
-        """The options in force."""
-        return self._options
+    _default_options = AnonymizationOptions
 
     def _verdict(
         self,

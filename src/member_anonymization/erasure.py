@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Final, Literal, TypeAlias, final
 
 import attrs
 
 from member_anonymization._access import actor_may, member_facts, not_after_today, reading
-from member_anonymization._clock import service_defaults
 from member_anonymization._effects import apply_anonymization, outbox_message
 from member_anonymization._notices import (
     STAFF_ACTION_CODES,
@@ -38,6 +37,7 @@ from member_anonymization._notices import (
     refused_notice,
     rejected_notice,
 )
+from member_anonymization._service import BatchedService, Service
 from member_anonymization.anonymizer import AnonymizationOptions, Anonymized
 from member_anonymization.domain import (
     AnonymizationMode,
@@ -57,7 +57,7 @@ from member_anonymization.domain import (
 )
 from member_anonymization.errors import UnknownClubError, UnknownRequestError
 from member_anonymization.policy import Blocker, Eligibility, MemberFacts, evaluate
-from member_anonymization.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from member_anonymization.ports import UnitOfWork
 
 __all__ = [
     "NEAR_DEADLINE_DAYS",
@@ -372,7 +372,7 @@ def _history(request: ErasureRequest) -> tuple[tuple[dt.datetime, str], ...]:
 
 
 @final
-class RequestDesk:
+class RequestDesk(Service[AnonymizationOptions]):
     """Registers erasure requests and changes them on staff's behalf.
 
     Every change checks the actor's ``handle_erasure_requests`` permission
@@ -385,20 +385,7 @@ class RequestDesk:
         options: The club's options (placeholders, notes, the notices' language).
     """
 
-    def __init__(
-        self,
-        unit_of_work: UnitOfWorkFactory | Callable[[], UnitOfWork],
-        *,
-        clock: Clock | None = None,
-        options: AnonymizationOptions | None = None,
-    ) -> None:
-        self._uow = unit_of_work
-        self._clock, self._options = service_defaults(clock, options, AnonymizationOptions)
-
-    @property
-    def options(self) -> AnonymizationOptions:
-        """The options in force."""
-        return self._options
+    _default_options = AnonymizationOptions
 
     def receive(
         self,
@@ -796,7 +783,7 @@ class _Run:
 
 
 @final
-class RequestProcessor:
+class RequestProcessor(BatchedService[AnonymizationOptions]):
     """The daily run over open erasure requests: deferred anonymizations and the deadline watch.
 
     On day ``D`` (each member's home club's local date, or the date given,
@@ -816,19 +803,8 @@ class RequestProcessor:
         batch_size: How many open requests one unit of work handles.
     """
 
-    def __init__(
-        self,
-        unit_of_work: UnitOfWorkFactory | Callable[[], UnitOfWork],
-        *,
-        clock: Clock | None = None,
-        options: AnonymizationOptions | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-    ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError("batch_size must be a whole number of at least 1")
-        self._uow = unit_of_work
-        self._clock, self._options = service_defaults(clock, options, AnonymizationOptions)
-        self._batch_size = batch_size
+    _default_options = AnonymizationOptions
+    default_batch_size = DEFAULT_BATCH_SIZE
 
     def run(self, *, as_of: dt.date | None = None) -> ProcessReport:
         """Process every open request once.

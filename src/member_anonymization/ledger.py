@@ -43,8 +43,9 @@ from typing import IO, Any, BinaryIO, ClassVar, Final, TypeAlias, final
 
 import attrs
 
-from member_anonymization._clock import SystemClock, service_defaults
+from member_anonymization._clock import SystemClock
 from member_anonymization._effects import Planned, apply_planned
+from member_anonymization._service import BatchedService
 from member_anonymization.anonymizer import AnonymizationOptions
 from member_anonymization.domain import AnonymizationMode, MemberId
 from member_anonymization.domain import _checks as c
@@ -666,7 +667,7 @@ class _Outcome:
 
 
 @final
-class Replay:
+class Replay(BatchedService[AnonymizationOptions]):
     """Re-applies, after a restore, the anonymizations of a ledger that the database lacks.
 
     For each member of the ledger who exists and is not anonymized, it applies
@@ -696,29 +697,8 @@ class Replay:
         batch_size: How many members one unit of work handles.
     """
 
-    def __init__(
-        self,
-        unit_of_work: UnitOfWorkFactory | Callable[[], UnitOfWork],
-        *,
-        clock: Clock | None = None,
-        options: AnonymizationOptions | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-    ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError("batch_size must be a whole number of at least 1")
-        self._uow = unit_of_work
-        self._clock, self._options = service_defaults(clock, options, AnonymizationOptions)
-        self._batch_size = batch_size
-
-    @property
-    def options(self) -> AnonymizationOptions:
-        """The options in force."""
-        return self._options
-
-    @property
-    def batch_size(self) -> int:
-        """How many members one unit of work handles."""
-        return self._batch_size
+    _default_options = AnonymizationOptions
+    default_batch_size = DEFAULT_BATCH_SIZE
 
     def run(self, ledger: Ledger, *, dry_run: bool = False) -> ReplayReport:
         """Re-apply every anonymization of ``ledger`` that the database lacks.

@@ -424,6 +424,7 @@ class UnitOfWork(Protocol):
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
+        /,
     ) -> None:
         """Roll back unless committed; release the locks."""
         ...

@@ -29,8 +29,8 @@ from typing import Any, Final, final
 import attrs
 
 from member_anonymization._access import not_after_today, reading
-from member_anonymization._clock import service_defaults
 from member_anonymization._effects import apply_anonymization
+from member_anonymization._service import BatchedService
 from member_anonymization.anonymizer import AnonymizationOptions
 from member_anonymization.domain import (
     AnonymizationMode,
@@ -43,7 +43,7 @@ from member_anonymization.domain import (
 from member_anonymization.domain.calendar import add_months, month_length
 from member_anonymization.errors import UnknownClubError
 from member_anonymization.policy import Blocker, Eligibility, MemberFacts, evaluate
-from member_anonymization.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from member_anonymization.ports import UnitOfWork
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -299,7 +299,7 @@ class _Outcome:
 
 
 @final
-class RetentionSweep:
+class RetentionSweep(BatchedService[AnonymizationOptions]):
     """The bulk retention job: anonymizes every member whose retention time passed.
 
     Each batch is one unit of work: lock the batch (skipping members another
@@ -317,29 +317,8 @@ class RetentionSweep:
         batch_size: How many members one unit of work handles.
     """
 
-    def __init__(
-        self,
-        unit_of_work: UnitOfWorkFactory | Callable[[], UnitOfWork],
-        *,
-        clock: Clock | None = None,
-        options: AnonymizationOptions | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-    ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError("batch_size must be a whole number of at least 1")
-        self._uow = unit_of_work
-        self._clock, self._options = service_defaults(clock, options, AnonymizationOptions)
-        self._batch_size = batch_size
-
-    @property
-    def options(self) -> AnonymizationOptions:
-        """The options in force."""
-        return self._options
-
-    @property
-    def batch_size(self) -> int:
-        """How many members one unit of work handles."""
-        return self._batch_size
+    _default_options = AnonymizationOptions
+    default_batch_size = DEFAULT_BATCH_SIZE
 
     def run(
         self,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from types import TracebackType
 from typing import Any, ParamSpec, Self, TypeVar, final
 
 import attrs
@@ -592,12 +591,7 @@ class InMemoryUnitOfWork:
         self._working = self._store._tables.copy()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._working is None:
             return
         self._working = None
@@ -764,13 +758,8 @@ class _FailingUnitOfWork:
         self._inner.__enter__()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._inner.__exit__(exc_type, exc, tb)
+    def __exit__(self, *exc_info: object) -> None:
+        self._inner.__exit__(*exc_info)
 
     def commit(self) -> None:
         self._injector._before_call("uow.commit")

@@ -39,7 +39,8 @@ from typing import BinaryIO, ClassVar, Final, Literal, TypeAlias, final
 import attrs
 
 from member_anonymization._access import actor_may, member_facts, reading
-from member_anonymization._clock import new_id, service_defaults
+from member_anonymization._clock import new_id
+from member_anonymization._service import Service
 from member_anonymization.domain import (
     AuditAction,
     AuditEntry,
@@ -52,7 +53,6 @@ from member_anonymization.export import _kinds
 from member_anonymization.export._reader import MemberExport, read_export, structure_export
 from member_anonymization.export._target import _open_target
 from member_anonymization.export._writer import _Source, _write_json, _write_zip
-from member_anonymization.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "EXPORT_FORMAT",
@@ -216,7 +216,7 @@ _WRITERS: Final[Mapping[ExportFormat, Callable[..., dict[str, int]]]] = {
 
 
 @final
-class Exporter:
+class Exporter(Service[ExportOptions]):
     """Exports one member's data, through the ports.
 
     Args:
@@ -225,15 +225,7 @@ class Exporter:
         options: How exports are made.
     """
 
-    def __init__(
-        self,
-        unit_of_work: UnitOfWorkFactory | Callable[[], UnitOfWork],
-        *,
-        clock: Clock | None = None,
-        options: ExportOptions | None = None,
-    ) -> None:
-        self._uow = unit_of_work
-        self._clock, self._options = service_defaults(clock, options, ExportOptions)
+    _default_options = ExportOptions
 
     def export(
         self,

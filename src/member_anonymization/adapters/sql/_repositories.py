@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from types import TracebackType
 from typing import Any, Final, Self, TypeVar, final
 
 from sqlalchemy import (
@@ -531,12 +530,7 @@ class SqlUnitOfWork:
         self._connection = connection
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         connection, self._connection = self._connection, None
         if connection is None:
             return

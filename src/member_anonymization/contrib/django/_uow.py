@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from types import TracebackType
 from typing import Any, Self
 
 from django.db import DEFAULT_DB_ALIAS, transaction
@@ -89,12 +88,7 @@ class DjangoUnitOfWork:
         self._entered = True
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         """Roll back what was not committed; the locks end with the transaction."""
         self.rollback()
         self._entered = False
