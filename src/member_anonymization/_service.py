@@ -1,16 +1,19 @@
-"""The constructor, clock and options that the library's services share."""
+"""What the library's services share: the constructor, and batches redone one by one."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar, Generic, TypeVar
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from member_anonymization._clock import SystemClock
 from member_anonymization.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
-__all__ = ["BatchedService", "Service"]
+__all__ = ["BatchedService", "Outcome", "Service", "settle_batch"]
 
 OptionsT = TypeVar("OptionsT")
+T = TypeVar("T")
+OutcomeT = TypeVar("OutcomeT", bound="Outcome")
 
 
 class Service(Generic[OptionsT]):
@@ -75,3 +78,67 @@ class BatchedService(Service[OptionsT]):
     def batch_size(self) -> int:
         """How many members one unit of work handles."""
         return self._batch_size
+
+
+class Outcome(Protocol):
+    """What settling some items produced; the outcomes of single items add up."""
+
+    def merge(self, other: Self) -> None:
+        """Add ``other``'s results to these."""
+        ...
+
+
+def settle_batch(
+    open_unit: Callable[[], UnitOfWork],
+    fetch: Callable[[UnitOfWork], Sequence[T]],
+    settle: Callable[[UnitOfWork, Sequence[T]], OutcomeT],
+    *,
+    empty: Callable[[], OutcomeT],
+    failed: Callable[[OutcomeT, T, Exception], None],
+    what: str,
+    log: logging.Logger,
+) -> tuple[Sequence[T], OutcomeT]:
+    """Fetch a batch and settle it in one unit of work; redo it one item at a time on failure.
+
+    Args:
+        open_unit: Opens a unit of work.
+        fetch: Reads the batch in the batch's unit of work.
+        settle: Settles some items in a unit of work (and commits it).
+        empty: Makes an outcome with nothing in it.
+        failed: Records in the outcome an item that failed on its own.
+        what: What a batch is of, for the log (``"retention"``, ...).
+        log: The service's logger.
+
+    Returns:
+        The batch and what settling it produced.
+
+    Raises:
+        Exception: What ``fetch`` raised (nothing was read, so nothing is retried).
+    """
+    items: Sequence[T] = ()
+    try:
+        with open_unit() as uow:
+            items = fetch(uow)
+            if not items:
+                return items, empty()
+            return items, settle(uow, items)
+    except Exception as exc:
+        if not items:
+            raise
+        log.warning(
+            "%s batch of %d failed (%s); retrying one at a time",
+            what,
+            len(items),
+            type(exc).__name__,
+        )
+    outcome = empty()
+    for item in items:
+        try:
+            with open_unit() as uow:
+                single = settle(uow, [item])
+        except Exception as exc:
+            log.warning("%s of one item failed (%s)", what, type(exc).__name__)
+            failed(outcome, item, exc)
+            continue
+        outcome.merge(single)
+    return items, outcome

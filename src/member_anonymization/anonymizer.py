@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from typing import ClassVar, Literal, TypeAlias, final
+from typing import Any, ClassVar, Literal, TypeAlias, final
 
 import attrs
 from typing_extensions import deprecated
 
 from member_anonymization._access import actor_may, member_facts, not_after_today, reading
 from member_anonymization._clock import SystemClock, new_id
+from member_anonymization._effects import Applied
 from member_anonymization._effects import apply_anonymization as _apply
 from member_anonymization._service import Service
 from member_anonymization.domain import (
@@ -170,16 +171,16 @@ def local_today(club: Club, clock: Clock) -> dt.date:
     "the next release: use Anonymizer, RetentionSweep or RequestProcessor"
 )
 def apply_anonymization(
-    uow: UnitOfWork,
-    batch: Sequence[tuple[MemberFacts, Eligibility]],
-    *,
-    at: dt.datetime,
-    mode: AnonymizationMode,
-    actor_id: EmployeeId | None,
-    options: AnonymizationOptions,
+    uow: UnitOfWork, batch: Sequence[tuple[MemberFacts, Eligibility]], **effects: Any
 ) -> dict[MemberId, tuple[RemovalCounts, str]]:
-    """Apply every effect of an anonymization; return what was removed and the audit ids."""
-    done = _apply(uow, batch, at=at, mode=mode, actor_id=actor_id, options=options)
+    """Apply every effect of an anonymization; return what was removed and the audit ids.
+
+    Args:
+        uow: The open unit of work.
+        batch: Eligible, locked members and their verdicts.
+        **effects: ``at``, ``mode``, ``actor_id`` and ``options``, as before.
+    """
+    done = _apply(uow, batch, **effects)
     return {mid: (applied.removed, applied.audit_entry_id) for mid, applied in done.items()}
 
 
@@ -271,23 +272,41 @@ class Anonymizer(Service[AnonymizationOptions]):
                     blockers=verdict.blockers,
                     warnings=verdict.warnings,
                 )
-            at = self._clock.now()
-            done = _apply(
-                uow,
-                [(facts, verdict)],
-                at=at,
-                mode=AnonymizationMode.MANUAL,
-                actor_id=actor,
-                options=self._options,
-            )
-            uow.commit()
-        applied = done[member_id]
-        return Anonymized(
-            member_id=member_id,
-            as_of=verdict.as_of,
-            at=at,
-            warnings=verdict.warnings,
-            removed=applied.removed,
-            audit_entry_id=applied.audit_entry_id,
-            request_id=None if applied.request is None else applied.request.id,
-        )
+            return anonymize_now(
+                uow, facts, verdict, actor=actor, at=self._clock.now(), options=self._options
+            )[0]
+
+
+def anonymize_now(
+    uow: UnitOfWork,
+    facts: MemberFacts,
+    verdict: Eligibility,
+    *,
+    actor: EmployeeId,
+    at: dt.datetime,
+    options: AnonymizationOptions,
+) -> tuple[Anonymized, Applied]:
+    """Anonymize one eligible, locked member by hand and commit (internal).
+
+    Returns:
+        The result, and what the effects did (the completed request among them).
+    """
+    applied = _apply(
+        uow,
+        [(facts, verdict)],
+        at=at,
+        mode=AnonymizationMode.MANUAL,
+        actor_id=actor,
+        options=options,
+    )[facts.member.id]
+    uow.commit()
+    result = Anonymized(
+        member_id=facts.member.id,
+        as_of=verdict.as_of,
+        at=at,
+        warnings=verdict.warnings,
+        removed=applied.removed,
+        audit_entry_id=applied.audit_entry_id,
+        request_id=None if applied.request is None else applied.request.id,
+    )
+    return result, applied

@@ -37,8 +37,8 @@ from member_anonymization._notices import (
     refused_notice,
     rejected_notice,
 )
-from member_anonymization._service import BatchedService, Service
-from member_anonymization.anonymizer import AnonymizationOptions, Anonymized
+from member_anonymization._service import BatchedService, Service, settle_batch
+from member_anonymization.anonymizer import AnonymizationOptions, Anonymized, anonymize_now
 from member_anonymization.domain import (
     AnonymizationMode,
     Club,
@@ -80,13 +80,13 @@ __all__ = [
     "RequestWithdrawn",
 ]
 
+_log = logging.getLogger(__name__)
+
 NEAR_DEADLINE_DAYS: Final = 7
 """A processing run reminds the club once an open request is this close to its deadline."""
 
 DEFAULT_BATCH_SIZE: Final = 200
 """How many open requests one unit of work of a processing run handles."""
-
-_log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- results
@@ -456,26 +456,10 @@ class RequestDesk(Service[AnonymizationOptions]):
                 return self._complete_anonymized(uow, request, verdict, club, now, actor, erased_on)
             uow.requests.add([request])
             if verdict.eligible and anonymize:
-                done = apply_anonymization(
-                    uow,
-                    [(facts, verdict)],
-                    at=now,
-                    mode=AnonymizationMode.MANUAL,
-                    actor_id=actor,
-                    options=self._options,
+                anonymized, applied = anonymize_now(
+                    uow, facts, verdict, actor=actor, at=now, options=self._options
                 )
-                uow.commit()
-                applied = done[member_id]
                 assert applied.request is not None
-                anonymized = Anonymized(
-                    member_id=member_id,
-                    as_of=verdict.as_of,
-                    at=now,
-                    warnings=verdict.warnings,
-                    removed=applied.removed,
-                    audit_entry_id=applied.audit_entry_id,
-                    request_id=applied.request.id,
-                )
                 return RequestCompleted(
                     request=applied.request, eligibility=verdict, anonymized=anonymized
                 )
@@ -837,29 +821,18 @@ class RequestProcessor(BatchedService[AnonymizationOptions]):
     def _next_batch(
         self, cursor: str | None, dates: Mapping[ClubId, dt.date]
     ) -> tuple[list[str], _Run]:
-        page: list[ErasureRequest] = []
-        try:
-            with self._uow() as uow:
-                page = list(uow.requests.open_requests(after=cursor, limit=self._batch_size))
-                if not page:
-                    return [], _Run()
-                return [r.id for r in page], self._settle(uow, page, dates)
-        except Exception as exc:
-            if not page:
-                raise
-            _log.warning(
-                "erasure-request batch of %d failed (%s); retrying one at a time",
-                len(page),
-                type(exc).__name__,
-            )
-        outcome = _Run()
-        for request in page:
-            try:
-                with self._uow() as uow:
-                    outcome.merge(self._settle(uow, [request], dates))
-            except Exception as exc:
-                _log.warning("erasure request %s failed (%s)", request.id, type(exc).__name__)
-                outcome.errors.append((request.id, type(exc).__name__))
+        def failed(outcome: _Run, request: ErasureRequest, exc: Exception) -> None:
+            outcome.errors.append((request.id, type(exc).__name__))
+
+        page, outcome = settle_batch(
+            self._uow,
+            lambda uow: list(uow.requests.open_requests(after=cursor, limit=self._batch_size)),
+            lambda uow, some: self._settle(uow, some, dates),
+            empty=_Run,
+            failed=failed,
+            what="erasure-request",
+            log=_log,
+        )
         return [r.id for r in page], outcome
 
     def _settle(

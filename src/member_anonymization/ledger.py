@@ -45,7 +45,7 @@ import attrs
 
 from member_anonymization._clock import SystemClock
 from member_anonymization._effects import Planned, apply_planned
-from member_anonymization._service import BatchedService
+from member_anonymization._service import BatchedService, settle_batch
 from member_anonymization.anonymizer import AnonymizationOptions
 from member_anonymization.domain import AnonymizationMode, MemberId
 from member_anonymization.domain import _checks as c
@@ -746,28 +746,19 @@ class Replay(BatchedService[AnonymizationOptions]):
         self, ids: Sequence[MemberId], first: Mapping[MemberId, LedgerEntry], *, dry_run: bool
     ) -> _Outcome:
         """Settle one batch; redo it one member at a time when it fails."""
-        try:
-            with self._uow() as uow:
-                return self._settle(uow, ids, first, dry_run=dry_run)
-        except Exception as exc:
-            _log.warning(
-                "ledger replay batch of %d members failed (%s); retrying one member at a time",
-                len(ids),
-                type(exc).__name__,
-            )
-        outcome = _Outcome()
-        for member_id in ids:
-            try:
-                with self._uow() as uow:
-                    outcome.merge(self._settle(uow, [member_id], first, dry_run=dry_run))
-            except Exception as exc:
-                _log.warning(
-                    "ledger replay of member %s failed (%s)", member_id, type(exc).__name__
-                )
-                outcome.errors.append(
-                    FailedMember(member_id=member_id, error_type=type(exc).__name__)
-                )
-        return outcome
+
+        def failed(outcome: _Outcome, member_id: MemberId, exc: Exception) -> None:
+            outcome.errors.append(FailedMember(member_id=member_id, error_type=type(exc).__name__))
+
+        return settle_batch(
+            self._uow,
+            lambda uow: ids,
+            lambda uow, some: self._settle(uow, some, first, dry_run=dry_run),
+            empty=_Outcome,
+            failed=failed,
+            what="ledger replay",
+            log=_log,
+        )[1]
 
     def _settle(
         self,

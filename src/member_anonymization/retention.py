@@ -30,7 +30,7 @@ import attrs
 
 from member_anonymization._access import not_after_today, reading
 from member_anonymization._effects import apply_anonymization
-from member_anonymization._service import BatchedService
+from member_anonymization._service import BatchedService, settle_batch
 from member_anonymization.anonymizer import AnonymizationOptions
 from member_anonymization.domain import (
     AnonymizationMode,
@@ -424,38 +424,25 @@ class RetentionSweep(BatchedService[AnonymizationOptions]):
     ) -> tuple[Sequence[MemberId], _Outcome]:
         """Fetch and settle the next page of due members; redo it alone on failure."""
         open_unit = reading(self._uow) if dry_run else self._uow
-        ids: list[MemberId] = []
-        try:
-            with open_unit() as uow:
-                ids = list(
-                    uow.retention.due_members(
-                        thresholds=plan.thresholds, after=cursor, limit=self._batch_size
-                    )
-                )
-                if not ids:
-                    return ids, _Outcome()
-                return ids, self._settle(uow, ids, plan, dry_run=dry_run)
-        except Exception as exc:
-            if not ids:
-                raise
-            _log.warning(
-                "retention batch of %d members failed (%s); retrying one member at a time",
-                len(ids),
-                type(exc).__name__,
+
+        def fetch(uow: UnitOfWork) -> list[MemberId]:
+            due = uow.retention.due_members(
+                thresholds=plan.thresholds, after=cursor, limit=self._batch_size
             )
-        outcome = _Outcome()
-        for member_id in ids:
-            try:
-                with open_unit() as uow:
-                    single = self._settle(uow, [member_id], plan, dry_run=dry_run)
-            except Exception as exc:
-                _log.warning("retention of member %s failed (%s)", member_id, type(exc).__name__)
-                outcome.errors.append(
-                    FailedMember(member_id=member_id, error_type=type(exc).__name__)
-                )
-                continue
-            outcome.merge(single)
-        return ids, outcome
+            return list(due)
+
+        def failed(outcome: _Outcome, member_id: MemberId, exc: Exception) -> None:
+            outcome.errors.append(FailedMember(member_id=member_id, error_type=type(exc).__name__))
+
+        return settle_batch(
+            open_unit,
+            fetch,
+            lambda uow, ids: self._settle(uow, ids, plan, dry_run=dry_run),
+            empty=_Outcome,
+            failed=failed,
+            what="retention",
+            log=_log,
+        )
 
     def _settle(
         self, uow: UnitOfWork, ids: Sequence[MemberId], plan: _Plan, *, dry_run: bool

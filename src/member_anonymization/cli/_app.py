@@ -115,6 +115,13 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def command_group(name: str, help: str) -> typer.Typer:
+    """A group of subcommands (``member-anonymization NAME ...``) of the command line."""
+    group = typer.Typer(name=name, help=help, no_args_is_help=True, rich_markup_mode=None)
+    app.add_typer(group)
+    return group
+
+
 def reported() -> contextlib.AbstractContextManager[Outcome]:
     """Map every failure to one sentence on stderr and an exit code (see ``_failures``)."""
     return _failures.reported(err)
@@ -332,6 +339,12 @@ Force = Annotated[
         "--force", help="Replace an existing --out file (only once the new one is complete)."
     ),
 ]
+OutFile = Annotated[
+    str | None,
+    typer.Option(
+        "--out", metavar="FILE", help="A new file, readable by its owner only (default: stdout)."
+    ),
+]
 
 
 def write_file(path: str, data: bytes, *, force: bool) -> None:
@@ -360,14 +373,7 @@ def write_stdout(data: bytes) -> None:
 @app.command()
 def dump(
     ctx: typer.Context,
-    out_file: Annotated[
-        str | None,
-        typer.Option(
-            "--out",
-            metavar="FILE",
-            help="A new file, readable by its owner only (default: stdout).",
-        ),
-    ] = None,
+    out_file: OutFile = None,
     force: Force = False,
 ) -> None:
     """Write the whole database as a dataset file."""
@@ -632,21 +638,30 @@ def sweep(
             _render.print_json(out, {key: payload[key] for key in SWEEP_KEYS if key in payload})
         else:
             _print_sweep(report, language)
-        if report.errors:
-            ids = id_list([f.member_id for f in report.errors])
-            if all(f.error_type == "DatabaseBusyError" for f in report.errors):
-                err.print(
-                    f"error: {BUSY}; {len(report.errors)} member(s) were left untouched for the "
-                    f"next run: {ids}.",
-                    markup=False,
-                )
-                raise typer.Exit(EXIT_BAD_INPUT)
-            err.print(
-                f"error: {len(report.errors)} member(s) could not be processed and were left "
-                f"untouched: {ids}",
-                markup=False,
-            )
-            raise typer.Exit(EXIT_BUG)
+        exit_if_untouched([(f.member_id, f.error_type) for f in report.errors], "member(s)")
+
+
+def exit_if_untouched(errors: Sequence[tuple[str, str]], what: str) -> None:
+    """End a run that left some items untouched: exit 2 when only busy, else 3.
+
+    Args:
+        errors: Each item's id and the type of its error.
+        what: What the items are (``"member(s)"``, ``"request(s)"``).
+    """
+    if not errors:
+        return
+    ids = id_list([item for item, _ in errors])
+    if all(kind == "DatabaseBusyError" for _, kind in errors):
+        err.print(
+            f"error: {BUSY}; {len(errors)} {what} were left untouched for the next run: {ids}.",
+            markup=False,
+        )
+        raise typer.Exit(EXIT_BAD_INPUT)
+    err.print(
+        f"error: {len(errors)} {what} could not be processed and were left untouched: {ids}",
+        markup=False,
+    )
+    raise typer.Exit(EXIT_BUG)
 
 
 SWEEP_KEYS = ("as_of", "dry_run", "due", "anonymized", "skipped", "held_elsewhere")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, NoReturn
+from collections.abc import Callable
+from typing import Annotated, Any, NoReturn, TypeAlias
 
 import typer
 from rich.table import Table
@@ -38,37 +39,27 @@ from member_anonymization.messages import Language, text
 from . import _render
 from ._app import (
     DEFAULT_LANG,
-    EXIT_BAD_INPUT,
-    EXIT_BUG,
     EXIT_REFUSED,
     AsOf,
     Json,
+    Lang,
     LangOpt,
     _ctx,
-    app,
+    command_group,
     err,
+    exit_if_untouched,
     fail,
     id_list,
     out,
     parse_date,
     reported,
 )
-from ._failures import BUSY, Outcome
+from ._failures import Outcome
 
-request_app = typer.Typer(
-    name="request",
-    help="Erasure requests: register, extend, withdraw, reject, process daily.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
+request_app = command_group(
+    "request", "Erasure requests: register, extend, withdraw, reject, process daily."
 )
-outbox_app = typer.Typer(
-    name="outbox",
-    help="Events and notices for your systems to deliver.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-app.add_typer(request_app)
-app.add_typer(outbox_app)
+outbox_app = command_group("outbox", "Events and notices for your systems to deliver.")
 
 Actor = Annotated[
     str, typer.Option("--actor", metavar="EMPLOYEE_ID", help="The employee doing it.")
@@ -379,7 +370,7 @@ def _request_json(request: ErasureRequest) -> dict[str, Any]:
 @request_app.command("show")
 def show(
     ctx: typer.Context,
-    request_id: Annotated[str, typer.Argument(metavar="REQUEST_ID")],
+    request_id: RequestIdArg,
     as_of: AsOf = None,
     as_json: Json = False,
     lang: LangOpt = DEFAULT_LANG,
@@ -459,71 +450,86 @@ def _print_details(details: RequestDetails, lang: Language) -> None:
         out.print(_render.clean(message.notice.body, newlines=True), markup=False)
 
 
+RequestIdArg = Annotated[str, typer.Argument(metavar="REQUEST_ID")]
+ExtensionReasonOpt = Annotated[
+    str, typer.Option("--reason", metavar="REASON", help="complexity or number_of_requests.")
+]
+RejectionReasonOpt = Annotated[
+    str,
+    typer.Option(
+        "--reason",
+        metavar="REASON",
+        help="identity_not_verified, manifestly_unfounded or excessive.",
+    ),
+]
+_Change: TypeAlias = (
+    RequestExtended | RequestWithdrawn | RequestRejected | RequestUnchanged | RequestNotPermitted
+)
+
+
 @request_app.command("extend")
 def extend(
     ctx: typer.Context,
-    request_id: Annotated[str, typer.Argument(metavar="REQUEST_ID")],
+    request_id: RequestIdArg,
     actor: Actor,
-    reason: Annotated[
-        str,
-        typer.Option("--reason", metavar="REASON", help="complexity or number_of_requests."),
-    ],
+    reason: ExtensionReasonOpt,
     as_json: Json = False,
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Extend the deadline once, before it passes (to three months after receipt)."""
-    with reported() as outcome:
-        language: Language = lang.value
+
+    def act(desk: RequestDesk) -> _Change:
         why = _enum_value(ExtensionReason, reason, "--reason")
-        result = _desk(ctx, language).extend(request_id, actor=actor, reason=why)
-        _print_change(result, request_id, as_json, language, outcome)
+        return desk.extend(request_id, actor=actor, reason=why)
+
+    _change(ctx, request_id, as_json, lang, act)
 
 
 @request_app.command("withdraw")
 def withdraw(
     ctx: typer.Context,
-    request_id: Annotated[str, typer.Argument(metavar="REQUEST_ID")],
+    request_id: RequestIdArg,
     actor: Actor,
     as_json: Json = False,
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Record that the member withdrew the request (it is never carried out)."""
-    with reported() as outcome:
-        language: Language = lang.value
-        result = _desk(ctx, language).withdraw(request_id, actor=actor)
-        _print_change(result, request_id, as_json, language, outcome)
+    _change(ctx, request_id, as_json, lang, lambda desk: desk.withdraw(request_id, actor=actor))
 
 
 @request_app.command("reject")
 def reject(
     ctx: typer.Context,
-    request_id: Annotated[str, typer.Argument(metavar="REQUEST_ID")],
+    request_id: RequestIdArg,
     actor: Actor,
-    reason: Annotated[
-        str,
-        typer.Option(
-            "--reason",
-            metavar="REASON",
-            help="identity_not_verified, manifestly_unfounded or excessive.",
-        ),
-    ],
+    reason: RejectionReasonOpt,
     as_json: Json = False,
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Reject the request with a reason (the member is told, with their rights)."""
+
+    def act(desk: RequestDesk) -> _Change:
+        why = _enum_value(RejectionReason, reason, "--reason")
+        return desk.reject(request_id, actor=actor, reason=why)
+
+    _change(ctx, request_id, as_json, lang, act)
+
+
+def _change(
+    ctx: typer.Context,
+    request_id: str,
+    as_json: bool,
+    lang: Lang,
+    act: Callable[[RequestDesk], _Change],
+) -> None:
+    """Make one change to a request through the desk and print its outcome."""
     with reported() as outcome:
         language: Language = lang.value
-        why = _enum_value(RejectionReason, reason, "--reason")
-        result = _desk(ctx, language).reject(request_id, actor=actor, reason=why)
-        _print_change(result, request_id, as_json, language, outcome)
+        _print_change(act(_desk(ctx, language)), request_id, as_json, language, outcome)
 
 
 def _print_change(
-    result: RequestExtended
-    | RequestWithdrawn
-    | RequestRejected
-    | RequestUnchanged
-    | RequestNotPermitted,
+    result: _Change,
     request_id: str,
     as_json: bool,
     lang: Language,
@@ -620,21 +626,7 @@ def process(
                     requests=id_list(report.held_elsewhere, 20),
                 )
                 out.print(held, markup=False)
-        if report.errors:
-            ids = id_list([r for r, _ in report.errors])
-            if all(kind == "DatabaseBusyError" for _, kind in report.errors):
-                err.print(
-                    f"error: {BUSY}; {len(report.errors)} request(s) were left untouched for "
-                    f"the next run: {ids}.",
-                    markup=False,
-                )
-                raise typer.Exit(EXIT_BAD_INPUT)
-            err.print(
-                f"error: {len(report.errors)} request(s) could not be processed and were left "
-                f"untouched: {ids}",
-                markup=False,
-            )
-            raise typer.Exit(EXIT_BUG)
+        exit_if_untouched(report.errors, "request(s)")
 
 
 @outbox_app.command("list")

@@ -27,18 +27,27 @@ from member_anonymization.ledger import (
 from member_anonymization.messages import Language
 
 from . import _render
-from ._app import DEFAULT_LANG, EXIT_BUG, Json, Lang, _ctx, app, err, fail, out, reported
+from ._app import (
+    DEFAULT_LANG,
+    EXIT_BUG,
+    Json,
+    Lang,
+    OutFile,
+    _ctx,
+    app,
+    command_group,
+    err,
+    fail,
+    out,
+    reported,
+)
 
 if TYPE_CHECKING:
     from member_anonymization.adapters.sql import CompactReport, SqlStore
 
-ledger_app = typer.Typer(
-    name="ledger",
-    help="The erasure ledger: the anonymizations to re-apply after restoring a backup.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
+ledger_app = command_group(
+    "ledger", "The erasure ledger: the anonymizations to re-apply after restoring a backup."
 )
-app.add_typer(ledger_app)
 
 _SHOWN_IDS = 10
 """How many member ids a sentence lists at most."""
@@ -66,14 +75,7 @@ def _ids(ids: tuple[str, ...]) -> str:
 @ledger_app.command("export")
 def ledger_export(
     ctx: typer.Context,
-    out_file: Annotated[
-        str | None,
-        typer.Option(
-            "--out",
-            metavar="FILE",
-            help="A new file, readable by its owner only (default: stdout).",
-        ),
-    ] = None,
+    out_file: OutFile = None,
     as_json: Json = False,
 ) -> None:
     """Write the erasure ledger: member ids and instants of every anonymization.

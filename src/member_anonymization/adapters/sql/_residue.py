@@ -327,6 +327,21 @@ def compact(engine: Engine, *, snapshot_wait: float = SNAPSHOT_WAIT) -> CompactR
     return _compact_postgresql(engine, started, snapshot_wait=snapshot_wait)
 
 
+def _report(
+    dialect: str, tables: tuple[str, ...], started: float, sizes: tuple[int, int], **rest: Any
+) -> CompactReport:
+    """The report of a compaction that began at ``started`` (``time.perf_counter``)."""
+    rest.setdefault("checkpoint", None)
+    return CompactReport(
+        dialect=dialect,
+        tables=tables,
+        seconds=time.perf_counter() - started,
+        bytes_before=sizes[0],
+        bytes_after=sizes[1],
+        **rest,
+    )
+
+
 def _sqlite_size(driver_connection: Any) -> int:
     (pages,) = driver_connection.execute("PRAGMA page_count").fetchone()
     (size,) = driver_connection.execute("PRAGMA page_size").fetchone()
@@ -350,14 +365,7 @@ def _compact_sqlite(engine: Engine, started: float) -> CompactReport:
         result = _run_checkpoint(
             engine, connection, attempts=CHECKPOINT_ATTEMPTS, wait=CHECKPOINT_WAIT
         )
-    return CompactReport(
-        dialect="sqlite",
-        tables=tables,
-        seconds=time.perf_counter() - started,
-        bytes_before=before,
-        bytes_after=after,
-        checkpoint=result,
-    )
+    return _report("sqlite", tables, started, (before, after), checkpoint=result)
 
 
 def _older_transactions(connection: Connection, *, wait: float) -> int:
@@ -416,13 +424,6 @@ def _compact_postgresql(engine: Engine, started: float, *, snapshot_wait: float)
             tables = (*tables, _PG_STATISTIC)
         else:
             skipped = (_PG_STATISTIC,)
-    return CompactReport(
-        dialect="postgresql",
-        tables=tables,
-        seconds=time.perf_counter() - started,
-        bytes_before=before,
-        bytes_after=after,
-        checkpoint=None,
-        skipped=skipped,
-        held_back=held_back,
+    return _report(
+        "postgresql", tables, started, (before, after), skipped=skipped, held_back=held_back
     )
