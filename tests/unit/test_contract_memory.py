@@ -19,6 +19,7 @@ from member_anonymization.contract import (
     CheckSkipped,
     ContractCheck,
     ContractViolation,
+    IdMap,
     LoadedDataset,
     check_accounting_reader,
     check_anonymization_completes_open_request,
@@ -65,8 +66,8 @@ from member_anonymization.contract import (
     check_unit_used_again_after_commit,
     check_unit_without_commit_changes_nothing,
     contract_dataset,
+    with_host_ids,
 )
-from member_anonymization.contract._compare import IdMap, _renamed_dataset
 from member_anonymization.domain import (
     AuditEntry,
     Employee,
@@ -127,7 +128,7 @@ class RenamingHarness(MemoryHarness):
     def build(self, dataset: Dataset) -> LoadedDataset:
         """A fresh store holding the dataset under the host's ids."""
         ids = _host_ids(dataset)
-        self.store = InMemoryStore(_renamed_dataset(dataset, ids))
+        self.store = InMemoryStore(with_host_ids(dataset, ids))
         return LoadedDataset(unit_of_work=self.store.unit_of_work, ids=ids)
 
 

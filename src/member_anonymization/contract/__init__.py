@@ -91,6 +91,7 @@ from member_anonymization.contract._compare import (
     ContractViolation,
     IdMap,
     LoadedDataset,
+    with_host_ids,
 )
 from member_anonymization.contract._data import contract_dataset
 from member_anonymization.ports import UnitOfWork
@@ -151,6 +152,7 @@ __all__ = [
     "check_unit_used_again_after_commit",
     "check_unit_without_commit_changes_nothing",
     "contract_dataset",
+    "with_host_ids",
 ]
 
 

@@ -184,8 +184,12 @@ def _renamed(collection: str, record: Any, ids: IdMap) -> Any:
     return attrs.evolve(record, **changes)
 
 
-def _renamed_dataset(dataset: Dataset, ids: IdMap) -> Dataset:
-    """The dataset as a host that gave its records the ids ``ids`` would read it back."""
+def with_host_ids(dataset: Dataset, ids: IdMap) -> Dataset:
+    """The dataset as a host that gave its records the ids ``ids`` reads it back.
+
+    Every record's id and every reference to it are replaced (an id ``ids`` leaves
+    out is kept): what a harness's snapshot should return right after loading.
+    """
     network = attrs.evolve(dataset.network, id=_look(ids, "network", dataset.network.id))
     changes = {
         name: tuple(_renamed(name, r, ids) for r in getattr(dataset, name)) for name in COLLECTIONS
