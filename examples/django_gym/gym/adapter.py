@@ -23,6 +23,7 @@ from django.db.models import F, QuerySet
 from examples.django_gym.gym import models as g
 from member_anonymization import domain as d
 from member_anonymization.contrib.django import (
+    FACT_TYPES,
     AuditLogRows,
     DjangoUnitOfWork,
     ErasableRecordsBase,
@@ -32,6 +33,7 @@ from member_anonymization.contrib.django import (
     blank_to_none,
     due_member_ids,
     employee_from_user,
+    member_facts,
     model_values,
     read_records,
     to_club_time,
@@ -182,27 +184,11 @@ class Members(_Repository):
 
 
 class Facts(_Repository):
-    KINDS: Final = {
-        "contracts": d.Contract, "collection_cases": d.CollectionCase, "wallets": d.Wallet,
-        "installments": d.Installment, "purchases": d.Purchase,
-    }  # fmt: skip
-
     def load_facts(self, member_ids: Sequence[d.MemberId]) -> dict[str, MemberFacts]:
         rows = self.q(g.Member).select_related("home_club").filter(member_no__in=member_ids)
-        grouped: dict[str, defaultdict[str, list[Any]]] = {}
-        for name, cls in self.KINDS.items():
-            grouped[name] = defaultdict(list)
-            filtered = self.q(MODELS[cls]).filter(member__member_no__in=member_ids)
-            record: Any
-            for record in records(cls, filtered):
-                grouped[name][record.member_id].append(record)
-        return {
-            row.member_no: MemberFacts(
-                member=member_from(row),
-                **{name: tuple(grouped[name][row.member_no]) for name in self.KINDS},
-            )
-            for row in rows
-        }
+        of = {"member__member_no__in": member_ids}
+        facts = [r for cls in FACT_TYPES for r in records(cls, self.q(MODELS[cls]).filter(**of))]
+        return member_facts([member_from(row) for row in rows], facts)
 
 
 class Records(_Repository, ErasableRecordsBase):

@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 import attrs
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -27,9 +27,8 @@ from examples.django_gym.routing import ACTIVE
 from member_anonymization import domain as d
 from member_anonymization.contract import IdMap, LoadedDataset
 from member_anonymization.contrib.django import (
-    PERMISSION_APP_LABEL,
-    PERMISSION_CODENAMES,
     employee_from_user,
+    grant_permissions,
     log_row,
     logged_records,
     model_values,
@@ -41,7 +40,6 @@ _NOTE_KINDS = {d.NoteType.TRAINING_AND_HEALTH: g.Note.TRAINING, d.NoteType.GENER
 _LOGS: dict[type[Any], Any] = {
     d.AuditEntry: g.AuditEntry, d.ErasureRequest: g.ErasureRequest, d.OutboxMessage: g.OutboxMessage
 }  # fmt: skip
-_FOLDERS = ("photos", "documents")
 
 
 @contextmanager
@@ -64,12 +62,10 @@ def _row(model: Any, record: Any, refs: dict[str, dict[str, Any]]) -> Any:
 
 
 def _load_people(dataset: Dataset, refs: dict[str, dict[str, Any]]) -> None:
-    ours = Permission.objects.filter(content_type__app_label=PERMISSION_APP_LABEL)
-    codes = {p.codename: p for p in ours}
     for employee in dataset.employees:
         first, _, last = employee.name.partition(" ")
         user = User.objects.create_user(employee.id, first_name=first, last_name=last)
-        user.user_permissions.set(codes[PERMISSION_CODENAMES[p]] for p in employee.permissions)
+        grant_permissions(user, employee.permissions)
     for member in dataset.members:
         photo = member.photo
         content = ContentFile(photo.data) if photo else None
@@ -172,9 +168,5 @@ class DjangoGymHarness:
 
     def stored_files(self) -> list[str]:
         """The files of photos and documents in the storage."""
-        return [
-            f"{folder}/{name}"
-            for folder in _FOLDERS
-            if default_storage.exists(folder)
-            for name in default_storage.listdir(folder)[1]
-        ]
+        folders = [f for f in ("photos", "documents") if default_storage.exists(f)]
+        return [f"{f}/{name}" for f in folders for name in default_storage.listdir(f)[1]]

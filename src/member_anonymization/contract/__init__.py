@@ -31,6 +31,11 @@ sweeps and processing runs of erasure requests is also compared with
 :class:`~member_anonymization.testing.InMemoryStore`, the reference
 implementation, started from the same snapshot.
 
+The checks do not assume that the host keeps the dataset's ids: a harness whose
+host gives records ids of its own returns them from :meth:`AdapterHarness.build`
+in a :class:`LoadedDataset`, and the checks name records only by those ids. A
+harness whose host keeps files may add the :class:`StoredFiles` hook.
+
 This module imports neither pytest nor hypothesis.
 """
 

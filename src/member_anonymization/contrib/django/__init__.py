@@ -14,11 +14,13 @@ What it solves for a Django host, each in one place:
 * :func:`aware` and :func:`to_club_time` convert Django's instants (naive with
   ``USE_TZ=False``, UTC otherwise) to aware instants in a club's time zone.
 * :func:`blank_to_none` and :func:`none_to_blank` map ``""`` blanks and ``NULL``.
-* :func:`employee_from_user` and :func:`has_permission` bridge Django auth
-  permissions (app label :data:`PERMISSION_APP_LABEL`) to the library's employees.
+* :func:`employee_from_user`, :func:`has_permission` and :func:`grant_permissions`
+  bridge Django auth permissions (app label :data:`PERMISSION_APP_LABEL`) and the
+  library's employees.
 * :data:`member_anonymized` is sent after the commit, for caches and search indexes.
 * :func:`read_records` and :func:`model_values` map a model's rows to the
-  library's records and back, field by field (instants in the club's zone).
+  library's records and back, field by field (instants in the club's zone);
+  :func:`member_facts` groups the records of the facts by member.
 * :class:`AuditLogRows`, :class:`ErasureRequestRows` and :class:`OutboxRows`
   keep the library's own records as JSON rows of the host's models.
 * :func:`due_member_ids` is the retention rule as one ORM query;
@@ -32,6 +34,7 @@ from member_anonymization.contrib.django._auth import (
     PERMISSION_APP_LABEL,
     PERMISSION_CODENAMES,
     employee_from_user,
+    grant_permissions,
     has_permission,
     permission_name,
 )
@@ -42,7 +45,12 @@ from member_anonymization.contrib.django._logs import (
     log_row,
     logged_records,
 )
-from member_anonymization.contrib.django._records import model_values, read_records
+from member_anonymization.contrib.django._records import (
+    FACT_TYPES,
+    member_facts,
+    model_values,
+    read_records,
+)
 from member_anonymization.contrib.django._retention import (
     ErasableRecordsBase,
     RecordReadersBase,
@@ -63,6 +71,7 @@ from member_anonymization.contrib.django._values import (
 )
 
 __all__ = [
+    "FACT_TYPES",
     "PERMISSION_APP_LABEL",
     "PERMISSION_CODENAMES",
     "AuditLogRows",
@@ -77,8 +86,10 @@ __all__ = [
     "blank_to_none",
     "due_member_ids",
     "employee_from_user",
+    "grant_permissions",
     "has_permission",
     "log_row",
+    "member_facts",
     "logged_records",
     "member_anonymized",
     "model_values",

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, cast
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final, TypeVar, cast
 
 import attrs
 from django.db.models import F, QuerySet
 
 from member_anonymization.contrib.django._values import to_club_time, to_database
+from member_anonymization.domain import (
+    CollectionCase,
+    Contract,
+    Installment,
+    Member,
+    MemberId,
+    Purchase,
+    Wallet,
+)
+from member_anonymization.policy import MemberFacts
 
-__all__ = ["model_values", "read_records"]
+__all__ = ["FACT_TYPES", "member_facts", "model_values", "read_records"]
 
 T = TypeVar("T")
 
@@ -77,3 +87,35 @@ def model_values(
         else:
             out[field.name] = to_database(value) if isinstance(value, dt.datetime) else value
     return out
+
+
+FACT_TYPES: Final[dict[type[Any], str]] = {
+    Contract: "contracts",
+    CollectionCase: "collection_cases",
+    Wallet: "wallets",
+    Installment: "installments",
+    Purchase: "purchases",
+}
+"""The record classes of :class:`~member_anonymization.policy.MemberFacts`, by field."""
+
+
+def member_facts(members: Iterable[Member], records: Iterable[Any]) -> dict[MemberId, MemberFacts]:
+    """``FactsReader.load_facts``: each member with their records of :data:`FACT_TYPES`.
+
+    Args:
+        members: The members found.
+        records: Their contracts, collection cases, wallets, installments and
+            purchases, in any order (those of other members are left out).
+    """
+    grouped: dict[MemberId, dict[str, list[Any]]] = {}
+    for member in members:
+        grouped[member.id] = {name: [] for name in FACT_TYPES.values()}
+    for record in records:
+        if record.member_id in grouped:
+            grouped[record.member_id][FACT_TYPES[type(record)]].append(record)
+    return {
+        member.id: MemberFacts(
+            member=member, **{k: tuple(v) for k, v in grouped[member.id].items()}
+        )
+        for member in members
+    }
