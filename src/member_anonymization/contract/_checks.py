@@ -240,7 +240,12 @@ def check_load_facts_returns_network_wide_records(harness: AdapterHarness) -> No
         if wallet_problems:
             raise _fail(rule, "; ".join(wallet_problems))
     clubs = sorted({c.club_id for c in facts[host.member(_M1)].contracts})
-    _equal(rule, "the clubs of m1's contracts", clubs, sorted(host.clubs({"c1": 0, "c2": 0})))
+    _equal(
+        rule,
+        "the clubs of m1's contracts",
+        clubs,
+        sorted([host.of("clubs", "c1"), host.of("clubs", "c2")]),
+    )
 
 
 def check_accounting_reader(harness: AdapterHarness) -> None:
