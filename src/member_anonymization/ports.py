@@ -328,7 +328,7 @@ class RetentionReader(Protocol):
         after: MemberId | None = None,
         limit: int = 1000,
     ) -> Sequence[MemberId]:
-        """Ids of the members due for retention, ordered by id.
+        """Ids of the members due for retention, ordered by id (the host's order of its ids).
 
         A member is due when they are not anonymized, their home club is a key
         of ``thresholds``, and their last contract end is on or before that
@@ -340,7 +340,7 @@ class RetentionReader(Protocol):
 
         Args:
             thresholds: Per home club, the latest last-contract-end that is due.
-            after: Return only ids greater than this one (for paging).
+            after: Return only ids after this one in that order (for paging).
             limit: Return at most this many ids.
 
         An adapter answers with one query, never by loading every member.

@@ -16,8 +16,11 @@ from member_anonymization.contract import (
     CONTRACT_CHECKS,
     AdapterContract,
     AdapterHarness,
+    CheckSkipped,
     ContractCheck,
     ContractViolation,
+    IdMap,
+    LoadedDataset,
     check_accounting_reader,
     check_anonymization_completes_open_request,
     check_anonymization_matches_reference,
@@ -37,6 +40,7 @@ from member_anonymization.contract import (
     check_exception_in_unit_changes_nothing,
     check_failure_at_any_call_changes_nothing,
     check_failure_at_any_call_of_a_processing_run,
+    check_files_deleted_only_after_commit,
     check_load_facts_returns_network_wide_records,
     check_lock_returns_existing_ids,
     check_mark_anonymized,
@@ -59,8 +63,10 @@ from member_anonymization.contract import (
     check_requests_update,
     check_retention_sweep_matches_reference,
     check_rollback_discards_changes,
+    check_unit_used_again_after_commit,
     check_unit_without_commit_changes_nothing,
     contract_dataset,
+    with_host_ids,
 )
 from member_anonymization.domain import (
     AuditEntry,
@@ -74,7 +80,7 @@ from member_anonymization.domain import (
 )
 from member_anonymization.policy import MemberFacts
 from member_anonymization.ports import UnitOfWork
-from member_anonymization.serialization import Dataset, dataset_problems
+from member_anonymization.serialization import RECORD_KINDS, Dataset, dataset_problems
 from member_anonymization.testing import InMemoryStore, InMemoryUnitOfWork
 
 
@@ -102,6 +108,133 @@ class TestInMemoryStore(AdapterContract):
     def harness(self) -> AdapterHarness:
         """A fresh in-memory harness."""
         return MemoryHarness()
+
+
+def _host_ids(dataset: Dataset) -> IdMap:
+    """Ids of a host's own: members numbered (``m10`` is ``010``), other records prefixed."""
+    ids: dict[str, dict[str, str]] = {
+        kind.collection: {r.id: f"h-{r.id}" for r in getattr(dataset, kind.collection)}
+        for kind in RECORD_KINDS
+        if "id" in kind.key_fields and not kind.written_by_library
+    }
+    ids["members"] = {m.id: f"{int(m.id.removeprefix('m')):03d}" for m in dataset.members}
+    ids["network"] = {dataset.network.id: "host-network"}
+    return ids
+
+
+class RenamingHarness(MemoryHarness):
+    """A host that gives the dataset's records ids of its own, ordered otherwise."""
+
+    def build(self, dataset: Dataset) -> LoadedDataset:
+        """A fresh store holding the dataset under the host's ids."""
+        ids = _host_ids(dataset)
+        self.store = InMemoryStore(with_host_ids(dataset, ids))
+        return LoadedDataset(unit_of_work=self.store.unit_of_work, ids=ids)
+
+
+class TestHostWithItsOwnIds(AdapterContract):
+    """The contract names records only by the ids the host reports, in the host's order."""
+
+    @pytest.fixture
+    def harness(self) -> AdapterHarness:
+        """A fresh in-memory harness that renames every record of the host."""
+        return RenamingHarness()
+
+
+class _Hook:
+    """A repository with one method replaced."""
+
+    def __init__(self, inner: Any, method: str, replacement: Callable[..., Any]) -> None:
+        self._inner = inner
+        self._method = method
+        self._replacement = replacement
+
+    def __getattr__(self, name: str) -> Any:
+        return self._replacement if name == self._method else getattr(self._inner, name)
+
+
+class _FilesUnit:
+    """An in-memory unit whose photos and documents are files of its harness."""
+
+    def __init__(self, harness: FilesHarness, inner: InMemoryUnitOfWork) -> None:
+        self._harness = harness
+        self._inner = inner
+        self._doomed: set[str] = set()
+        self.members = _Hook(inner.members, "delete_photos", self._delete_photos)
+        self.records = _Hook(inner.records, "delete_documents", self._delete_documents)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def __enter__(self) -> _FilesUnit:
+        self._inner.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._doomed.clear()
+        self._inner.__exit__(*exc)
+
+    def _doom(self, names: set[str]) -> None:
+        if self._harness.eager:
+            self._harness.files -= names
+        else:
+            self._doomed |= names
+
+    def _delete_photos(self, member_ids: Sequence[MemberId]) -> Any:
+        counts = self._inner.members.delete_photos(member_ids)
+        self._doom({f"photos/{m}" for m, n in counts.items() if n})
+        return counts
+
+    def _delete_documents(self, member_ids: Sequence[MemberId]) -> Any:
+        documents = (d for m in member_ids for d in self._inner.profile.documents_of(m))
+        self._doom({f"documents/{d.id}" for d in documents})
+        return self._inner.records.delete_documents(member_ids)
+
+    def commit(self) -> None:
+        self._inner.commit()
+        if not self._harness.keep:
+            self._harness.files -= self._doomed
+        self._doomed.clear()
+
+    def rollback(self) -> None:
+        self._inner.rollback()
+        self._doomed.clear()
+
+
+class FilesHarness(MemoryHarness):
+    """An in-memory host keeping photos and documents as files, deleted after the commit."""
+
+    def __init__(self, *, eager: bool = False, keep: bool = False) -> None:
+        super().__init__()
+        self.eager = eager
+        self.keep = keep
+        self.files: set[str] = set()
+
+    def build(self, dataset: Dataset) -> Callable[[], UnitOfWork]:
+        """A fresh store, and a file for each photo and document."""
+        store = self.store = InMemoryStore(dataset)
+        self.files = {f"photos/{m.id}" for m in dataset.members if m.photo}
+        self.files |= {f"documents/{d.id}" for d in dataset.documents}
+        return lambda: _FilesUnit(self, store.unit_of_work())
+
+    def stored_files(self) -> set[str]:
+        """The files kept now."""
+        return set(self.files)
+
+
+class TestHostWithFiles(AdapterContract):
+    """A host with files honours the whole contract, the check of its files included."""
+
+    @pytest.fixture
+    def harness(self) -> AdapterHarness:
+        """A fresh in-memory harness with files."""
+        return FilesHarness()
+
+
+def test_files_check_is_skipped_without_the_hook() -> None:
+    """A harness without ``stored_files()`` makes the check of files skip, not pass."""
+    with pytest.raises(CheckSkipped):
+        check_files_deleted_only_after_commit(MemoryHarness())
 
 
 def test_contract_dataset_is_valid() -> None:
@@ -161,12 +294,17 @@ class _PatchedUnit:
         *,
         commit_on_exit: bool = False,
         keep_on_rollback: bool = False,
+        second_commit_fails: bool = False,
+        keeps_changes_after_commit: bool = False,
     ) -> None:
         self._inner = inner
         self._target = target
         self._patch = patch
         self._commit_on_exit = commit_on_exit
         self._keep_on_rollback = keep_on_rollback
+        self._second_commit_fails = second_commit_fails
+        self._keeps_changes_after_commit = keeps_changes_after_commit
+        self._committed = False
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._inner, name)
@@ -186,12 +324,15 @@ class _PatchedUnit:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._commit_on_exit:
+        if self._commit_on_exit or (self._keeps_changes_after_commit and self._committed):
             self._inner.commit()
         self._inner.__exit__(exc_type, exc, tb)
 
     def commit(self) -> None:
+        if self._second_commit_fails and self._committed:
+            raise RuntimeError("no transaction is active")
         self._inner.commit()
+        self._committed = True
 
     def rollback(self) -> None:
         if not self._keep_on_rollback:
@@ -208,11 +349,17 @@ class BrokenHarness:
         *,
         commit_on_exit: bool = False,
         keep_on_rollback: bool = False,
+        second_commit_fails: bool = False,
+        keeps_changes_after_commit: bool = False,
     ) -> None:
         self._target = target
         self._patch = patch
-        self._commit_on_exit = commit_on_exit
-        self._keep_on_rollback = keep_on_rollback
+        self._options = {
+            "commit_on_exit": commit_on_exit,
+            "keep_on_rollback": keep_on_rollback,
+            "second_commit_fails": second_commit_fails,
+            "keeps_changes_after_commit": keeps_changes_after_commit,
+        }
         self.store: InMemoryStore | None = None
 
     def build(self, dataset: Dataset) -> Callable[[], UnitOfWork]:
@@ -220,13 +367,7 @@ class BrokenHarness:
         store = self.store = InMemoryStore(dataset)
 
         def unit() -> Any:
-            return _PatchedUnit(
-                store.unit_of_work(),
-                self._target,
-                self._patch,
-                commit_on_exit=self._commit_on_exit,
-                keep_on_rollback=self._keep_on_rollback,
-            )
+            return _PatchedUnit(store.unit_of_work(), self._target, self._patch, **self._options)
 
         return unit
 
@@ -299,6 +440,26 @@ def _due_ignoring_after(uow: InMemoryUnitOfWork, original: Any, **kwargs: Any) -
 def _due_numeric_order(uow: InMemoryUnitOfWork, original: Any, **kwargs: Any) -> Any:
     del uow
     return sorted(original(**kwargs), key=lambda m: int(m.removeprefix("m")))
+
+
+def _due_counting_cancelled(
+    uow: InMemoryUnitOfWork, original: Any, *, thresholds: Mapping[str, dt.date], **kwargs: Any
+) -> Any:
+    """Due members, but a contract cancelled before its start still ends on its cancellation."""
+    contracts = uow._tables().data["contracts"].values()
+
+    def later(member_id: MemberId) -> bool:
+        member = uow.members.get(member_id)
+        assert member is not None
+        threshold = thresholds[member.home_club_id]
+        return any(
+            c.member_id == member_id
+            and c.terminated_on is not None
+            and threshold < c.terminated_on < c.start
+            for c in contracts
+        )
+
+    return [m for m in original(thresholds=thresholds, **kwargs) if not later(m)]
 
 
 def _members_are_employees(uow: InMemoryUnitOfWork, original: Any, employee_id: str) -> Any:
@@ -505,7 +666,7 @@ def _no_open_requests(
     return {}
 
 
-MUTANTS: list[tuple[str, BrokenHarness, ContractCheck]] = [
+MUTANTS: list[tuple[str, AdapterHarness, ContractCheck]] = [
     (
         "deletes every member's log",
         BrokenHarness("records.delete_log_entries", _delete_of_everyone),
@@ -579,7 +740,32 @@ MUTANTS: list[tuple[str, BrokenHarness, ContractCheck]] = [
     (
         "due members in numeric order",
         BrokenHarness("retention.due_members", _due_numeric_order),
+        check_due_members_paging,
+    ),
+    (
+        "due members count contracts cancelled before their start",
+        BrokenHarness("retention.due_members", _due_counting_cancelled),
         check_due_members,
+    ),
+    (
+        "a second commit of a unit fails",
+        BrokenHarness(second_commit_fails=True),
+        check_unit_used_again_after_commit,
+    ),
+    (
+        "changes after a commit are kept without a commit",
+        BrokenHarness(keeps_changes_after_commit=True),
+        check_unit_used_again_after_commit,
+    ),
+    (
+        "files deleted before the commit",
+        FilesHarness(eager=True),
+        check_files_deleted_only_after_commit,
+    ),
+    (
+        "files never deleted",
+        FilesHarness(keep=True),
+        check_files_deleted_only_after_commit,
     ),
     (
         "members read as employees",
@@ -748,7 +934,7 @@ MUTANTS: list[tuple[str, BrokenHarness, ContractCheck]] = [
     ("harness", "check"),
     [pytest.param(h, c, id=name) for name, h, c in MUTANTS],
 )
-def test_contract_catches_a_broken_adapter(harness: BrokenHarness, check: ContractCheck) -> None:
+def test_contract_catches_a_broken_adapter(harness: AdapterHarness, check: ContractCheck) -> None:
     """Each check fails on an adapter that breaks its rule."""
     with pytest.raises(ContractViolation):
         check(harness)

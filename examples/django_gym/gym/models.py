@@ -60,13 +60,11 @@ def _money(**options: Any) -> Any:
 
 
 class Record(models.Model):
-    """A member's record; ``ref`` is its public id."""
-
-    ref = models.CharField(max_length=60, unique=True)
+    """A member's record; its primary key (as text) is the library's id."""
 
     class Meta:
         abstract = True
-        ordering = ("ref",)
+        ordering = ("pk",)
 
 
 class Contract(Record):
@@ -201,6 +199,7 @@ class Document(Record):
 
 
 class Reminder(Record):
+    ref = models.CharField(max_length=60, unique=True)  # the library gives reminders their ids
     member = _member()
     club = _club()
     kind = models.CharField(max_length=60)

@@ -7,13 +7,14 @@ a :class:`ContractViolation` holds no personal data.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import attrs
 
-from member_anonymization.domain import Member, MemberId
+from member_anonymization.domain import Member, MemberId, RequestExtension
 from member_anonymization.errors import MemberAnonymizationError
-from member_anonymization.serialization import COLLECTIONS, Dataset
+from member_anonymization.ports import UnitOfWork
+from member_anonymization.serialization import COLLECTIONS, KINDS, Dataset
 
 
 class ContractViolation(MemberAnonymizationError, AssertionError):
@@ -157,3 +158,91 @@ def _counts(
     if outside:
         raise _fail(rule, f"{label} counted members outside the batch: {', '.join(outside)}")
     return {member_id: n for member_id, n in counts.items() if n}
+
+
+IdMap: TypeAlias = Mapping[str, Mapping[str, str]]
+"""Per collection (``"members"``, ``"contracts"``, ...), dataset id -> the host's id."""
+
+
+def _look(ids: IdMap, collection: str, dataset_id: str) -> str:
+    return ids.get(collection, {}).get(dataset_id, dataset_id)
+
+
+def _renamed(collection: str, record: Any, ids: IdMap) -> Any:
+    """``record`` of ``collection`` with its id and references in the host's ids."""
+    record_kind = KINDS[collection]
+    changes: dict[str, Any] = {}
+    if "id" in record_kind.key_fields:
+        changes["id"] = _look(ids, collection, record.id)
+    for field, target in record_kind.references:
+        value = getattr(record, field)
+        if value is not None:
+            changes[field] = _look(ids, target, value)
+    extension = getattr(record, "extension", None)
+    if isinstance(extension, RequestExtension):
+        changes["extension"] = attrs.evolve(extension, by=_look(ids, "employees", extension.by))
+    return attrs.evolve(record, **changes)
+
+
+def with_host_ids(dataset: Dataset, ids: IdMap) -> Dataset:
+    """The dataset as a host that gave its records the ids ``ids`` reads it back.
+
+    Every record's id and every reference to it are replaced (an id ``ids`` leaves
+    out is kept): what a harness's snapshot should return right after loading.
+    """
+    network = attrs.evolve(dataset.network, id=_look(ids, "network", dataset.network.id))
+    changes = {
+        name: tuple(_renamed(name, r, ids) for r in getattr(dataset, name)) for name in COLLECTIONS
+    }
+    return attrs.evolve(dataset, network=network, **changes)
+
+
+@attrs.frozen
+class _HostIds:
+    """The ids the host gave the contract's records (a dataset id where it kept it)."""
+
+    ids: IdMap
+
+    def of(self, collection: str, dataset_id: str) -> str:
+        return _look(self.ids, collection, dataset_id)
+
+    def member(self, dataset_id: MemberId) -> MemberId:
+        return self.of("members", dataset_id)
+
+    def members(self, dataset_ids: Iterable[MemberId]) -> list[MemberId]:
+        return [self.member(i) for i in dataset_ids]
+
+    def employee(self, dataset_id: str) -> str:
+        return self.of("employees", dataset_id)
+
+    def clubs(self, thresholds: Mapping[str, Any]) -> dict[str, Any]:
+        """A mapping keyed by the dataset's club ids, keyed by the host's."""
+        return {self.of("clubs", k): v for k, v in thresholds.items()}
+
+    def records(self, collection: str, records: Iterable[Any]) -> tuple[Any, ...]:
+        """Records the checks write, referring to the host's members, clubs and employees."""
+        return tuple(_renamed(collection, r, self.ids) for r in records)
+
+
+@attrs.frozen(kw_only=True)
+class LoadedDataset:
+    """What :meth:`AdapterHarness.build` may return: the factory, and the ids the host gave.
+
+    Attributes:
+        unit_of_work: The unit-of-work factory the host hands to the services.
+        ids: Per collection of :class:`~member_anonymization.serialization.Dataset`
+            (``"members"``, ``"clubs"``, ``"employees"``, ``"contracts"``, ...,
+            and ``"network"``), the dataset's id -> the id the host gave that
+            record. An id left out (or a collection left out) was kept as it is.
+    """
+
+    unit_of_work: Callable[[], UnitOfWork]
+    ids: IdMap = attrs.field(factory=dict)
+
+
+class CheckSkipped(MemberAnonymizationError):
+    """A check needs an optional harness hook that this harness does not provide.
+
+    :class:`~member_anonymization.contract.AdapterContract` reports the check as
+    skipped; a runner of its own may do the same.
+    """

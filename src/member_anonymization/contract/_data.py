@@ -750,10 +750,10 @@ def contract_dataset() -> Dataset:
     mode nor counts). The outbox holds events and notices, pending and
     delivered, two of them created at the same instant.
 
-    Ids ``m1`` < ``m10`` < ``m11`` < ``m3`` as text: due members and requests
-    come ordered by id as text. Ids are unique across members and employees.
-    Instants are whole seconds; amounts have at most two decimals; one
-    currency (PLN).
+    Ids ``m1`` < ``m10`` < ``m11`` < ``m3`` as text: requests come ordered by
+    id as text; due members come in the host's own order of its member ids.
+    Ids are unique across members and employees. Instants are whole seconds;
+    amounts have at most two decimals; one currency (PLN).
     """
     contracts = tuple(
         Contract(
@@ -993,6 +993,9 @@ _DUE_CASES: Final[tuple[tuple[str, Mapping[ClubId, dt.date], list[MemberId]], ..
     ),
     ("one day too early", {"c1": _d("2022-08-30"), "c2": _d("2022-03-30")}, ["m10", "m3", "m4"]),
     ("registration on the threshold", {"c1": _d("2020-01-10")}, ["m10", "m3"]),
+    # m4's only contract was cancelled before its start (on 2021-05-20): it counts
+    # from its registration (2021-05-01), not from the cancellation.
+    ("a contract cancelled before its start", {"c1": _d("2021-05-10")}, ["m10", "m3", "m4"]),
     (
         "every club, far ahead",
         {"c1": _DISTANT, "c2": _DISTANT, "c3": _DISTANT},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Final
 
 from member_anonymization.domain import Employee, Permission
@@ -42,3 +43,14 @@ def employee_from_user(user: Any, *, employee_id: str | None = None) -> Employee
         name=name or user.get_username(),
         permissions=frozenset(p for p in Permission if has_permission(user, p)),
     )
+
+
+def grant_permissions(user: Any, permissions: Iterable[Permission]) -> None:
+    """Give a saved Django user the library's ``permissions`` (its other ones are kept)."""
+    from django.contrib.auth.models import Permission as DjangoPermission
+
+    codenames = [PERMISSION_CODENAMES[p] for p in permissions]
+    found = DjangoPermission.objects.using(user._state.db).filter(
+        content_type__app_label=PERMISSION_APP_LABEL, codename__in=codenames
+    )
+    user.user_permissions.add(*found)
