@@ -36,6 +36,7 @@ COMPACT_KEYS: Final = {
     "bytes_after",
     "checkpoint",
     "skipped",
+    "held_back",
 }
 ERASED: Final = ("m1", "m3", "m5")
 """The mixed dataset's members that ``anonymize m1`` and then ``sweep`` anonymize."""
@@ -165,9 +166,11 @@ def test_compact(cli: Cli) -> None:
     if report["dialect"] == "sqlite":
         assert report["checkpoint"]["completed"] is True
         assert report["skipped"] == []
+        assert report["held_back"] == 0
     else:
         assert report["dialect"] == "postgresql"
         assert report["checkpoint"] is None
+        assert isinstance(report["held_back"], int)
     assert cli.snapshot() == before
     text = ok(cli("compact"))
     assert text.stdout.startswith(f"Compacted {len(report['tables'])} table(s) of the ")
