@@ -39,6 +39,9 @@ class Member(models.Model):
     restrict_processing = models.BooleanField(default=False)
     anonymized_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return self.member_no
+
 
 class Network(models.Model):
     """The network the clubs belong to (one row)."""
