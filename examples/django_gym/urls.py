@@ -5,4 +5,6 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import path
 
+admin.site.site_header = "Gym administration"
+
 urlpatterns = [path("admin/", admin.site.urls)]

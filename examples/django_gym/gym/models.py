@@ -16,6 +16,9 @@ class Club(models.Model):
     uses_debt_collection = models.BooleanField(default=False)
     retention_months = models.PositiveIntegerField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return self.name
+
 
 class Member(models.Model):
     """A member; ``member_no`` is the public number (the library's member id)."""

@@ -19,7 +19,7 @@ BLOCKED: Final = "K-2002"
 """Blocked by a running open-ended contract and money in the wallet."""
 
 MANAGER: Final = "manager"
-"""Staff who may anonymize and export."""
+"""Staff who may change members, anonymize them and export their data."""
 
 CLERK: Final = "clerk"
 """Staff who may only view members."""
@@ -54,9 +54,8 @@ def load_gym(using: str = "default", *, password: str | None = None) -> None:
         password: The users' password, for a login through the form (hashing costs time).
     """
     DjangoGymHarness(using).build(gym_dataset())
-    view = Permission.objects.using(using).get(
-        content_type__app_label="gym", codename="view_member"
-    )
+    permissions = Permission.objects.using(using).filter(content_type__app_label="gym")
+    view = permissions.get(codename="view_member")
     for user in User.objects.using(using).all():
         user.is_staff = True
         if password is not None:
@@ -64,4 +63,5 @@ def load_gym(using: str = "default", *, password: str | None = None) -> None:
         user.save(using=using)
         user.user_permissions.add(view)
     manager = User.objects.using(using).get(username=MANAGER)
+    manager.user_permissions.add(permissions.get(codename="change_member"))
     assert manager.has_perm(f"member_anonymization.{LibraryPermission.ANONYMIZE_MEMBER.value}")

@@ -161,7 +161,7 @@ def test_confirming_anonymizes_and_shows_the_result_and_the_reminder() -> None:
     page = _page(response)
     assert response.redirect_chain == [(_url("change", ELIGIBLE), 302)]
     assert text("cli.anonymize.done", "en", member_id=ELIGIBLE) in page
-    assert "Reminder created: Unpaid purchases of 4.000 PLN in club c1" in page
+    assert "Reminder: Unpaid purchases of 4.000 PLN in club c1" in page
     member.refresh_from_db()
     assert member.anonymized_at is not None
     assert (member.first_name, member.last_name, member.email) == ("Anonymized", "Member", None)
