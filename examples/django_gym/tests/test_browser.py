@@ -23,6 +23,7 @@ from tests import builders as b
 
 from examples.django_gym.gym import models as g
 from examples.django_gym.tests.staff import BLOCKED, CLERK, ELIGIBLE, MANAGER, PASSWORD, load_gym
+from member_anonymization.messages import text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -182,6 +183,14 @@ def test_the_staff_flow_in_chromium(
     assert not flow.present("#confirm-anonymize")
     flow.shot("admin-anonymize-blocked")
     assert g.Member.objects.get(member_no=BLOCKED).anonymized_at is None
+
+    # The same page in Polish, the active language chosen by Django's language cookie.
+    browser.add_cookie({"name": "django_language", "value": "pl"})
+    browser.refresh()
+    assert flow.find("#anonymization").get_attribute("lang") == "pl"
+    assert text("django.admin.blockers", "pl") in flow.find("#content").text
+    flow.shot("admin-anonymize-blocked-pl")
+    browser.delete_cookie("django_language")
 
     # An eligible member: the warning, what goes and what stays; download the export.
     flow.open(_change(ELIGIBLE))
