@@ -2,6 +2,7 @@
 # Both create the virtual environment in .venv when it is missing.
 # `make docs` builds the documentation site into docs/_build/html.
 # `make test-thorough` runs the tests with 1,000 examples per property (long).
+# `make test-django-latest` runs the Django kit's tests on the latest Django release.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,7 +15,7 @@ STAMP  := $(VENV)/.installed-stamp
 WORKERS ?= auto
 PYTEST  := $(BIN)/python -m pytest -n $(WORKERS) --maxprocesses 4 --dist loadgroup --durations 15
 
-.PHONY: demo test test-thorough lint typecheck pytest docs venv clean
+.PHONY: demo test test-thorough test-django-latest lint typecheck pytest docs venv clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -59,5 +60,30 @@ test-thorough: $(STAMP)
 	echo "make test-thorough: $$(( $$(date +%s) - start )) s"; \
 	exit $$status
 
+# The Django kit and examples/django_gym on the latest Django release, which needs
+# Python 3.12 or newer: the first such Python of PYTHON_LATEST, python3.14..3.12 and
+# pyenv's versions gets its own virtual environment, .venv-django-latest. Skipped,
+# with a message, when there is none. Not part of `make test`.
+PYTHON_LATEST ?=
+VENV_LATEST   := .venv-django-latest
+test-django-latest:
+	@start=$$(date +%s); py=""; \
+	for candidate in $(PYTHON_LATEST) python3.14 python3.13 python3.12 \
+	    $$(ls -d $$HOME/.pyenv/versions/3.1[2-9]*/bin/python 2>/dev/null | sort -rV); do \
+	  if "$$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
+	    py=$$candidate; break; \
+	  fi; \
+	done; \
+	if [ -z "$$py" ]; then \
+	  echo "make test-django-latest: skipped, no Python 3.12 or newer (set PYTHON_LATEST=...)"; \
+	  exit 0; \
+	fi; \
+	test -x $(VENV_LATEST)/bin/python || "$$py" -m venv $(VENV_LATEST) || exit 1; \
+	$(VENV_LATEST)/bin/python -m pip install --quiet --upgrade pip && \
+	$(VENV_LATEST)/bin/python -m pip install --quiet -e '.[test,postgres,cli,django]' 'django>=6.1' && \
+	$(VENV_LATEST)/bin/python -c 'import django, sys; print("Django", django.get_version(), "on Python", sys.version.split()[0])' && \
+	$(VENV_LATEST)/bin/python -m pytest -n $(WORKERS) --maxprocesses 4 --dist loadgroup -p no:cacheprovider examples/django_gym; \
+	status=$$?; echo "make test-django-latest: $$(( $$(date +%s) - start )) s"; exit $$status
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis docs/_build
+	rm -rf $(VENV) $(VENV_LATEST) .mypy_cache .ruff_cache .pytest_cache .hypothesis docs/_build

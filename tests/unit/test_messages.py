@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 from member_anonymization.anonymizer import AnonymizationOptions, Anonymized, Anonymizer
 from member_anonymization.cli import app
-from member_anonymization.cli._preview import RemovalPreview, removal_preview
 from member_anonymization.domain import NoteType
 from member_anonymization.errors import MemberAnonymizationError
 from member_anonymization.messages import (
@@ -40,6 +39,7 @@ from member_anonymization.policy import (
     UnpaidPurchases,
     WalletFunds,
 )
+from member_anonymization.preview import RemovalPreview, removal_preview
 from member_anonymization.testing import InMemoryStore
 from tests import builders as b
 

@@ -16,6 +16,9 @@ class Club(models.Model):
     uses_debt_collection = models.BooleanField(default=False)
     retention_months = models.PositiveIntegerField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return self.name
+
 
 class Member(models.Model):
     """A member; ``member_no`` is the public number (the library's member id)."""
@@ -38,6 +41,9 @@ class Member(models.Model):
     photo_type = models.CharField(max_length=100, blank=True)
     restrict_processing = models.BooleanField(default=False)
     anonymized_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.member_no
 
 
 class Network(models.Model):

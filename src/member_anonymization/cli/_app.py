@@ -454,7 +454,7 @@ def _confirm(ctx: typer.Context, member_id: str, lang: Language, *, delete_all_n
     """
     if not sys.stdin.isatty():
         fail("anonymize needs --yes when no terminal can confirm it")
-    from member_anonymization.cli._preview import removal_preview
+    from member_anonymization.preview import removal_preview
 
     preview = removal_preview(_ctx(ctx).store().unit_of_work, member_id)
     err.print(coloured("bold", text("cli.preview.title", lang)))
