@@ -116,9 +116,12 @@ def test_an_eligible_member_shows_what_goes_what_stays_and_the_warning() -> None
 def test_the_page_follows_the_active_language() -> None:
     """With Polish as the request's language the messages and buttons are Polish."""
     page = _page(_client(MANAGER, "pl").get(_url("anonymize", BLOCKED)))
-    running = g.Contract.objects.get(ref="k-running")
+    running = g.Contract.objects.get(member__member_no=BLOCKED)
     blocker = ActiveContract(
-        contract_id="k-running", club_id="c1", start=running.start, effective_end=None
+        contract_id=str(running.pk),
+        club_id=running.club.code,
+        start=running.start,
+        effective_end=None,
     )
     assert blocker.message("pl") in page
     assert text("django.admin.export", "pl") in page

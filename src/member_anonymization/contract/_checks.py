@@ -81,7 +81,6 @@ if TYPE_CHECKING:
     from member_anonymization.contract import AdapterHarness
 
 
-
 def _build(harness: AdapterHarness) -> tuple[Callable[[], UnitOfWork], Dataset, _HostIds]:
     """Load the contract's dataset; the factory, the first snapshot and the host's ids."""
     built = harness.build(contract_dataset())
