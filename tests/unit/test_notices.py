@@ -390,8 +390,8 @@ def test_a_blank_club_name_reads_the_club(language: str, blank: str) -> None:
     for kind, notice in all_notices(language, blank).items():
         assert UNNAMED[language][kind] in notice.body, (kind, notice.body)
         assert notice.body[0].isupper(), (kind, notice.body)
-        assert "  " not in notice.body and "( " not in notice.body
-        assert " ," not in notice.body and "()" not in notice.body
+        for gap in ("  ", "( ", " ,", "()"):
+            assert gap not in notice.body, (kind, notice.body)
 
 
 def test_a_named_club_keeps_its_name_as_written() -> None:
