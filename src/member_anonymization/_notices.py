@@ -2,8 +2,9 @@
 
 Every text comes from the message catalogue (``notice.*`` keys), so a notice
 exists in every language the catalogue has. A notice holds the request id,
-dates, the club's name and the reasons, never personal data: it names no
-person, and the host adds the address when it delivers it.
+dates, the club's name and the reasons (with the contract and case ids and the
+amounts they name): it names no person and holds no contact details; the host
+adds the address when it delivers it.
 """
 
 from __future__ import annotations

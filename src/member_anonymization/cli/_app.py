@@ -4,7 +4,8 @@ Exit codes: 0 done; 1 refused (blockers or not permitted, a declined or
 aborted confirmation); 2 bad input (unknown member or employee, malformed file,
 bad date, missing confirmation, an output file that exists or cannot be
 written, a busy database); 3 a bug; 130 interrupted; 141 the output was closed.
-Errors are one sentence on stderr, never a traceback, never personal data.
+Errors are one sentence on stderr, never a traceback, never personal data
+beyond ids (a member's id is pseudonymous).
 """
 
 from __future__ import annotations
