@@ -3,6 +3,7 @@
 Run by hand (not a test)::
 
     .venv/bin/python benchmarks/bench_memory.py [--size-mb 200] [--bomb-mb 600] [--before REV]
+        [--no-before] [--no-bomb]
 
 1. It writes a dataset file of about ``--size-mb`` megabytes: the demo network
    of 1,000 members (``member_anonymization.cli._demo_data``, fixed seed),
@@ -13,19 +14,24 @@ Run by hand (not a test)::
 
    * ``before``: the command line ``load`` of revision ``--before`` (by
      default the one before ``parse_json`` and ``SqlStore.load_file`` came),
-     extracted with ``git archive``;
-   * ``cli load``: the command line ``load`` of this tree (it parses the
-     whole file, then loads it);
-   * ``SqlStore.load_file``: the streaming load of this tree.
+     extracted with ``git archive`` (``--no-before`` leaves it out);
+   * ``cli load FILE``: the command line ``load`` of this tree, which streams
+     the file through ``SqlStore.load_file``;
+   * ``cli load - < FILE``: the same, the file redirected to standard input
+     (a stream that can seek: streamed too);
+   * ``cli load - (pipe)``: the file piped to standard input (a stream that
+     cannot seek, read into memory first);
+   * ``SqlStore.load_file``: the streaming load of this tree, called directly.
 
 3. It reads a ZIP bomb (a small archive whose ``export.json`` expands to
    ``--bomb-mb`` megabytes of white space) with ``read_export``, before and
-   after, and reports the same figures.
+   after, and reports the same figures (``--no-bomb`` leaves it out).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -126,21 +132,40 @@ except DatasetError as error:
 """
 
 
-def measure(code: str, src: Path, *args: str) -> tuple[float, float, int, str]:
-    """Run ``code`` in a child on the sources ``src``: peak RSS (MB), seconds, exit code, output."""
+def measure(
+    code: str, src: Path, *args: str, stdin: Path | None = None, pipe: bool = False
+) -> tuple[float, float, int, str]:
+    """Run ``code`` in a child on the sources ``src``: peak RSS (MB), seconds, exit code, output.
+
+    ``stdin`` is redirected to the child's standard input, or piped to it by
+    ``cat`` when ``pipe``.
+    """
     env = {**os.environ, "PYTHONPATH": str(src)}
     started = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, "-c", code, *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert child.stdout is not None
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
+    with contextlib.ExitStack() as stack:
+        source: Any = None
+        feeder = None
+        if stdin is not None and pipe:
+            feeder = subprocess.Popen(["cat", str(stdin)], stdout=subprocess.PIPE)
+            source = feeder.stdout
+        elif stdin is not None:
+            source = stack.enter_context(stdin.open("rb"))
+        child = subprocess.Popen(
+            [sys.executable, "-c", code, *args],
+            env=env,
+            stdin=source,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        if feeder is not None and feeder.stdout is not None:
+            feeder.stdout.close()
+        assert child.stdout is not None
+        output = child.stdout.read()
+        if feeder is not None:
+            feeder.wait()
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
     return usage.ru_maxrss / 1024, seconds, child.returncode, output.strip()[-160:]
 
@@ -186,6 +211,8 @@ def main(argv: Any = None) -> None:
     parser.add_argument("--bomb-mb", type=int, default=600, help="expanded size of the bomb")
     parser.add_argument("--before", default=None, help="revision to compare with")
     parser.add_argument("--seed", type=int, default=2019)
+    parser.add_argument("--no-before", action="store_true", help="leave out the old revision")
+    parser.add_argument("--no-bomb", action="store_true", help="leave out the ZIP bomb")
     options = parser.parse_args(argv)
     before_rev = options.before or before_hardening()
     this = ROOT / "src"
@@ -193,7 +220,7 @@ def main(argv: Any = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as folder:
         work = Path(folder)
         (work / "before").mkdir()
-        before = extract(before_rev, work / "before")
+        before = None if options.no_before else extract(before_rev, work / "before")
         dataset = work / "dataset.json"
         records, size = write_dataset(dataset, options.size_mb, options.seed)
         print(f"dataset file: {size / 1e6:.0f} MB, {records:,} records")
@@ -203,12 +230,25 @@ def main(argv: Any = None) -> None:
                 "before: cli load",
                 measure(LOAD_WITH_CLI, before, str(work / "before.sqlite"), str(dataset)),
             )
-        report("cli load", measure(LOAD_WITH_CLI, this, str(work / "cli.sqlite"), str(dataset)))
+        report(
+            "cli load FILE",
+            measure(LOAD_WITH_CLI, this, str(work / "cli.sqlite"), str(dataset)),
+        )
+        report(
+            "cli load - < FILE",
+            measure(LOAD_WITH_CLI, this, str(work / "stdin.sqlite"), "-", stdin=dataset),
+        )
+        report(
+            "cli load - (pipe)",
+            measure(LOAD_WITH_CLI, this, str(work / "pipe.sqlite"), "-", stdin=dataset, pipe=True),
+        )
         report(
             "SqlStore.load_file",
             measure(LOAD_FILE, this, str(work / "stream.sqlite"), str(dataset)),
         )
         dataset.unlink()
+        if options.no_bomb:
+            return
 
         bomb = work / "bomb.zip"
         bomb_size = write_bomb(bomb, options.bomb_mb)

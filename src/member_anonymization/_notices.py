@@ -2,8 +2,9 @@
 
 Every text comes from the message catalogue (``notice.*`` keys), so a notice
 exists in every language the catalogue has. A notice holds the request id,
-dates, the club's name and the reasons, never personal data: it names no
-person, and the host adds the address when it delivers it.
+dates, the club's name and the reasons (with the contract and case ids and the
+amounts they name): it names no person and holds no contact details; the host
+adds the address when it delivers it.
 """
 
 from __future__ import annotations
@@ -71,6 +72,24 @@ def expected_on(blockers: Sequence[Blocker]) -> dt.date | None:
     return max(ends) + dt.timedelta(days=1)
 
 
+def _club(name: str, lang: Language) -> str:
+    """The club's display name, or the catalogue's word for a club when it is blank."""
+    return name if name.strip() else text("notice.unnamed_club", lang)
+
+
+def _filled(key: str, lang: Language, club_name: str, **fields: object) -> str:
+    """The message ``key`` naming the club: a blank name reads "the club" in ``lang``.
+
+    Where that word opens the text, it takes its sentence-initial form.
+    """
+    filled = text(key, lang, club=_club(club_name, lang), **fields)
+    if not club_name.strip():
+        word = text("notice.unnamed_club", lang)
+        if filled.startswith(word):
+            filled = text("notice.unnamed_club.start", lang) + filled[len(word) :]
+    return filled
+
+
 def _reasons(blockers: Iterable[Blocker], lang: Language) -> str:
     lines = []
     for blocker in blockers:
@@ -96,9 +115,9 @@ def _reasons(blockers: Iterable[Blocker], lang: Language) -> str:
     return "\n".join(lines)
 
 
-def _notice(kind: NoticeKind, lang: Language, **fields: object) -> Notice:
-    subject = text(f"notice.{kind.value}.subject", lang, **fields)
-    body = text(f"notice.{kind.value}.body", lang, **fields)
+def _notice(kind: NoticeKind, lang: Language, club_name: str, **fields: object) -> Notice:
+    subject = _filled(f"notice.{kind.value}.subject", lang, club_name, **fields)
+    body = _filled(f"notice.{kind.value}.body", lang, club_name, **fields)
     return Notice(kind=kind, language=lang, subject=subject, body=body)
 
 
@@ -117,17 +136,16 @@ def received_notice(
     """The ``received`` notice: the deadline and, when blocked, why and until when."""
     fields: dict[str, object] = {
         "request_id": request.id,
-        "club": club_name,
         "received_on": request.received_on,
         "deadline": request.current_deadline,
     }
-    body = text("notice.received.body", language, **fields)
+    body = _filled("notice.received.body", language, club_name, **fields)
     if blockers:
         body += "\n\n" + text("notice.received.blocked", language)
         body += "\n" + _reasons(blockers, language)
         if expected is not None:
             body += "\n\n" + text("notice.received.expected", language, expected_on=expected)
-    subject = text("notice.received.subject", language, **fields)
+    subject = _filled("notice.received.subject", language, club_name, **fields)
     return Notice(kind=NoticeKind.RECEIVED, language=language, subject=subject, body=body)
 
 
@@ -138,8 +156,8 @@ def extended_notice(request: ErasureRequest, *, club_name: str, language: Langua
     return _notice(
         NoticeKind.EXTENDED,
         language,
+        club_name,
         request_id=request.id,
-        club=club_name,
         received_on=request.received_on,
         deadline=request.current_deadline,
         reason=reason,
@@ -157,16 +175,15 @@ def refused_notice(
     """The ``refused`` notice (Art. 12(4)): why not yet, what clears it, the rights."""
     fields: dict[str, object] = {
         "request_id": request.id,
-        "club": club_name,
         "received_on": request.received_on,
         "deadline": request.current_deadline,
     }
-    body = text("notice.refused.body", language, **fields)
+    body = _filled("notice.refused.body", language, club_name, **fields)
     body += "\n" + _reasons(blockers, language)
     if expected is not None:
         body += "\n\n" + text("notice.received.expected", language, expected_on=expected)
     body += "\n\n" + _rights(language)
-    subject = text("notice.refused.subject", language, **fields)
+    subject = _filled("notice.refused.subject", language, club_name, **fields)
     return Notice(kind=NoticeKind.REFUSED, language=language, subject=subject, body=body)
 
 
@@ -176,12 +193,12 @@ def rejected_notice(
     """The ``rejected`` notice: the reason and the member's rights."""
     fields: dict[str, object] = {
         "request_id": request.id,
-        "club": club_name,
         "received_on": request.received_on,
         "reason": text(f"notice.rejection_reason.{reason.value}", language),
     }
-    body = text("notice.rejected.body", language, **fields) + "\n\n" + _rights(language)
-    subject = text("notice.rejected.subject", language, **fields)
+    body = _filled("notice.rejected.body", language, club_name, **fields)
+    body += "\n\n" + _rights(language)
+    subject = _filled("notice.rejected.subject", language, club_name, **fields)
     return Notice(kind=NoticeKind.REJECTED, language=language, subject=subject, body=body)
 
 
@@ -192,8 +209,8 @@ def completed_notice(
     return _notice(
         NoticeKind.COMPLETED,
         language,
+        club_name,
         request_id=request.id,
-        club=club_name,
         received_on=request.received_on,
         completed_on=on,
     )

@@ -1,4 +1,8 @@
-"""Exceptions for bad input. Messages hold ids, never personal data."""
+"""Exceptions for bad input.
+
+Messages hold ids and no other personal data: a member's id is a pseudonymous
+identifier, never a name or a contact detail.
+"""
 
 from __future__ import annotations
 

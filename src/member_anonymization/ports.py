@@ -190,7 +190,7 @@ class ReminderWriter(Protocol):
 
 
 class AuditLog(Protocol):
-    """The audit trail. Entries never hold personal data."""
+    """The audit trail. Entries hold no personal data beyond the member's pseudonymous id."""
 
     def add(self, entries: Sequence[AuditEntry]) -> None:
         """Store the entries."""
@@ -207,7 +207,9 @@ class AuditLog(Protocol):
 
 
 class ErasureRequestRegister(Protocol):
-    """The register of erasure requests (the club's evidence; no personal data).
+    """The register of erasure requests (the club's evidence).
+
+    A request holds no personal data beyond the member's pseudonymous id.
 
     A member has at most one open request. Requests are replaced whole by
     :meth:`update`; the services never change a closed one.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import io
 import json
 import os
 import pty
@@ -74,16 +75,17 @@ def run(
     env: Mapping[str, str] | None = None,
     umask: int = -1,
     stdout: int | IO[Any] = subprocess.PIPE,
+    stdin: int | IO[Any] = subprocess.DEVNULL,
     with_db: bool = True,
 ) -> Result:
-    """Run the script like :class:`Cli` does, with a changed environment, umask or stdout."""
+    """Run the script like :class:`Cli` does, with a changed environment, umask, stdin or stdout."""
     environment = _environment()
     environment.update(env or {})
     done = subprocess.run(
         cli.argv(args, with_db=with_db),
         cwd=cli.cwd,
         env=environment,
-        stdin=subprocess.DEVNULL,
+        stdin=stdin,
         stdout=stdout,
         stderr=subprocess.PIPE,
         timeout=TIMEOUT,
@@ -835,6 +837,84 @@ def test_load_reports_every_problem(script: Path, workdir: Path) -> None:
     assert "12/04/1990" not in as_json.output
     assert len(as_json.stderr.splitlines()) == 1
     assert list(workdir.iterdir()) == [source]
+
+
+# --------------------------------------------------------------------------- 21: load streams
+
+
+def test_load_reads_standard_input_from_a_pipe_or_a_redirected_file(
+    script: Path, workdir: Path
+) -> None:
+    """`load -` takes the file from a pipe or a redirection: the same records as `load FILE`."""
+    source = write_json(workdir / "mixed.json", mixed_dataset())
+    text = source.read_text(encoding="utf-8")
+    piped = Cli(script=script, cwd=workdir, db=str(workdir / "piped.sqlite"))
+    result = piped("load", "-", stdin=text)
+    assert result.returncode == 0, str(result)
+    redirected = Cli(script=script, cwd=workdir, db=str(workdir / "redirected.sqlite"))
+    with source.open("rb") as stream:
+        as_json = run(redirected, "load", "-", "--json", stdin=stream)
+    assert as_json.returncode == 0, str(as_json)
+    assert as_json.json()["network_id"] == mixed_dataset().network.id
+    assert f"Loaded {sum(as_json.json()['loaded'].values())} records" in result.stdout
+    assert piped.snapshot() == redirected.snapshot()
+
+
+def test_a_rejected_load_from_standard_input_lists_every_problem_and_leaves_no_file(
+    script: Path, workdir: Path
+) -> None:
+    """A piped file with 25 problems: all of them with --json, exit 2, no database file."""
+    text = json.dumps(many_problems(), ensure_ascii=False)
+    cli = Cli(script=script, cwd=workdir, db="new.sqlite")
+    as_json = cli("load", "-", "--json", stdin=text)
+    assert as_json.returncode == 2, str(as_json)
+    assert as_json.json()["count"] == len(as_json.json()["problems"]) == 25
+    assert "25 problems" in one_sentence(as_json, 2)
+    broken = cli("load", "-", stdin=text[: len(text) // 2])
+    assert "not valid JSON" in one_sentence(broken, 2)
+    assert_no_personal_data(broken)
+    assert list(workdir.iterdir()) == []
+
+
+def test_load_of_a_missing_file_or_a_folder_is_one_sentence(script: Path, workdir: Path) -> None:
+    """A missing file or a folder: exit 2, one sentence naming it, no database file."""
+    (workdir / "folder").mkdir()
+    cli = Cli(script=script, cwd=workdir, db="new.sqlite")
+    missing = one_sentence(cli("load", "missing.json"), 2)
+    assert missing == "error: no such file: 'missing.json'"
+    folder = one_sentence(cli("load", "folder"), 2)
+    assert folder == "error: cannot read 'folder' (it is a folder)"
+    assert [p.name for p in workdir.iterdir()] == ["folder"]
+
+
+def test_load_streams_the_file_instead_of_parsing_it_whole(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], workdir: Path
+) -> None:
+    """`load` hands the open file or stdin to SqlStore.load_file, never a parsed object."""
+    from member_anonymization.adapters.sql import SqlStore
+
+    source = write_json(workdir / "mixed.json", mixed_dataset())
+    given: list[object] = []
+    streaming = SqlStore.load_file
+
+    def spy(self: SqlStore, stream: Any) -> Any:
+        given.append(stream)
+        return streaming(self, stream)
+
+    def parsed(self: SqlStore, source: Any) -> Any:
+        raise AssertionError("load parsed the whole file")
+
+    monkeypatch.setattr(SqlStore, "load_file", spy)
+    monkeypatch.setattr(SqlStore, "load", parsed)
+    first = in_process(monkeypatch, capsys, workdir, "--db", "a.sqlite", "load", str(source))
+    assert first.returncode == 0, str(first)
+    stdin = io.TextIOWrapper(io.BytesIO(source.read_bytes()), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    second = in_process(monkeypatch, capsys, workdir, "--db", "b.sqlite", "load", "-")
+    assert second.returncode == 0, str(second)
+    assert isinstance(given[0], io.BufferedReader)
+    assert given[0].closed
+    assert given[1] is stdin.buffer
 
 
 # --------------------------------------------------------------------------- 18: a busy database

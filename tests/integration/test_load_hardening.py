@@ -171,6 +171,20 @@ def test_load_file_reads_paths_bytes_and_streams_with_or_without_a_bom(
         assert unstructure_dataset(store.sql.dump()) == by_id(raw)
 
 
+def test_load_file_reads_a_stream_from_its_current_position(
+    make_sql_store: MakeSqlStore, tmp_path: Path
+) -> None:
+    """A seekable stream already part read (stdin after a header) loads what follows."""
+    raw = example()
+    path = tmp_path / "after-a-header.bin"
+    path.write_bytes(b"HEADER\n" + encoded(raw))
+    store = make_sql_store(None)
+    with path.open("rb") as stream:
+        stream.readline()
+        store.sql.load_file(stream)
+    assert unstructure_dataset(store.sql.dump()) == by_id(raw)
+
+
 def test_load_file_handles_every_chunk_boundary(
     make_sql_store: MakeSqlStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

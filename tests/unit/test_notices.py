@@ -143,7 +143,7 @@ RIGHTS: Final = {
 }
 
 
-def all_notices(language: str) -> dict[NoticeKind, Notice]:
+def all_notices(language: str, club: str = CLUB) -> dict[NoticeKind, Notice]:
     """One notice of every kind for :data:`REQUEST`, blocked by a running contract."""
     extended = REQUEST.extended(
         reason=ExtensionReason.COMPLEXITY,
@@ -155,20 +155,20 @@ def all_notices(language: str) -> dict[NoticeKind, Notice]:
     return {
         NoticeKind.RECEIVED: received_notice(
             REQUEST,
-            club_name=CLUB,
+            club_name=club,
             language=language,
             blockers=blockers,
             expected=D(2027, 4, 1),
         ),
-        NoticeKind.EXTENDED: extended_notice(extended, club_name=CLUB, language=language),
+        NoticeKind.EXTENDED: extended_notice(extended, club_name=club, language=language),
         NoticeKind.REFUSED: refused_notice(
-            REQUEST, club_name=CLUB, language=language, blockers=blockers, expected=D(2027, 4, 1)
+            REQUEST, club_name=club, language=language, blockers=blockers, expected=D(2027, 4, 1)
         ),
         NoticeKind.REJECTED: rejected_notice(
-            REQUEST, club_name=CLUB, language=language, reason=RejectionReason.EXCESSIVE
+            REQUEST, club_name=club, language=language, reason=RejectionReason.EXCESSIVE
         ),
         NoticeKind.COMPLETED: completed_notice(
-            REQUEST, club_name=CLUB, language=language, on=D(2026, 2, 10)
+            REQUEST, club_name=club, language=language, on=D(2026, 2, 10)
         ),
     }
 
@@ -361,3 +361,40 @@ def test_refused_notice_ends_with_the_rights(language: str) -> None:
     assert RIGHTS[language][0] in paragraphs[-1]
     assert "2027-04-01" in paragraphs[-2]
     assert LINES[language]["active_contract"] in paragraphs[0].splitlines()
+
+
+UNNAMED: Final = {
+    "en": {
+        NoticeKind.RECEIVED: "The club received your request to erase your personal data on ",
+        NoticeKind.EXTENDED: ", received by the club on 2026-01-31, ",
+        NoticeKind.REFUSED: ", received by the club on 2026-01-31.",
+        NoticeKind.REJECTED: ", received by the club on 2026-01-31, ",
+        NoticeKind.COMPLETED: "(request rq-7, received by the club on 2026-01-31).",
+    },
+    "pl": {
+        NoticeKind.RECEIVED: "(żądanie rq-7, klub).",
+        NoticeKind.EXTENDED: ", przyjęte 2026-01-31 (klub), do ",
+        NoticeKind.REFUSED: ", przyjętego 2026-01-31 (klub).",
+        NoticeKind.REJECTED: ", przyjęte 2026-01-31 (klub), ",
+        NoticeKind.COMPLETED: "(żądanie rq-7, przyjęte 2026-01-31, klub).",
+    },
+}
+"""Where each notice names a club whose display name is blank, in each language."""
+
+
+@pytest.mark.parametrize("language", sorted(UNNAMED))
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_club_name_reads_the_club(language: str, blank: str) -> None:
+    """A blank display name becomes the catalogue's word for the club, capitalised at the start."""
+    assert set(UNNAMED) == set(LANGUAGES)
+    for kind, notice in all_notices(language, blank).items():
+        assert UNNAMED[language][kind] in notice.body, (kind, notice.body)
+        assert notice.body[0].isupper(), (kind, notice.body)
+        for gap in ("  ", "( ", " ,", "()"):
+            assert gap not in notice.body, (kind, notice.body)
+
+
+def test_a_named_club_keeps_its_name_as_written() -> None:
+    """A club named in lower case keeps its name, even where it opens the notice."""
+    notice = all_notices("en", "fit4you")[NoticeKind.RECEIVED]
+    assert notice.body.startswith("fit4you received your request")

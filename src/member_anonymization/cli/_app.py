@@ -4,7 +4,8 @@ Exit codes: 0 done; 1 refused (blockers or not permitted, a declined or
 aborted confirmation); 2 bad input (unknown member or employee, malformed file,
 bad date, missing confirmation, an output file that exists or cannot be
 written, a busy database); 3 a bug; 130 interrupted; 141 the output was closed.
-Errors are one sentence on stderr, never a traceback, never personal data.
+Errors are one sentence on stderr, never a traceback, never personal data
+beyond ids (a member's id is pseudonymous).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import IO, TYPE_CHECKING, Annotated, cast
 
 import attrs
 import typer
@@ -33,7 +34,7 @@ from member_anonymization.errors import DatasetError
 from member_anonymization.export import Exported, Exporter, ExportNotPermitted, ExportTarget
 from member_anonymization.messages import ENGLISH, LANGUAGES, Language, text
 from member_anonymization.retention import RetentionSweep, SweepProgress, SweepReport
-from member_anonymization.serialization import parse_json, unstructure_dataset
+from member_anonymization.serialization import unstructure_dataset
 
 from . import _failures, _render
 from ._failures import (
@@ -268,22 +269,17 @@ def init(ctx: typer.Context) -> None:
         out.print(f"Schema ready in {_ctx(ctx).where()}.", markup=False)
 
 
-def _read_json(path: str) -> Any:
+def _open_dataset(path: str) -> IO[bytes]:
+    """The dataset file ``path`` open for binary reading (``-``: standard input)."""
+    if path == "-":
+        return sys.stdin.buffer
     where = _render.quoted(path, 80)
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        return Path(path).open("rb")
     except FileNotFoundError:
         fail(f"no such file: {where}")
-    except UnicodeDecodeError:
-        fail(f"{where} is not UTF-8 text")
     except OSError as exc:
         fail(f"cannot read {where} ({_failures.write_reason(exc)})")
-    try:
-        return parse_json(text)
-    except json.JSONDecodeError as exc:
-        fail(f"{where} is not valid JSON (line {exc.lineno}, column {exc.colno})")
-    except RecursionError:
-        fail(f"{where} is nested too deeply to be a dataset file")
 
 
 @app.command()
@@ -293,13 +289,19 @@ def load(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Add a dataset file's records to the database, all or nothing."""
-    with reported() as outcome:
-        raw = _read_json(file)
+    with reported() as outcome, contextlib.ExitStack() as files:
+        source = _open_dataset(file)
+        if source is not sys.stdin.buffer:
+            files.enter_context(source)
         state = _ctx(ctx)
         path = state.sqlite_file()
         new_file = path if path is not None and not any_exists(path) else None
         try:
-            result = state.store(create=True).load(raw)
+            store = state.store(create=True)
+            try:
+                result = store.load_file(source)
+            except OSError as exc:
+                fail(f"cannot read {_render.quoted(file, 80)} ({_failures.write_reason(exc)})")
         except BaseException as exc:
             if new_file is not None:
                 state.discard_new_file(new_file)

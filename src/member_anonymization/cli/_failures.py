@@ -1,11 +1,11 @@
 """How the command line fails: exit codes, and one clear sentence on stderr.
 
 Every command runs inside :func:`reported`, which turns any failure into one
-sentence (never a traceback, never personal data, never a long or hostile
-value from a file or the command line) and an exit code. A command marks its
-:class:`Outcome` as committed as soon as the library returns a committed
-result, so that a failure afterwards (while printing) never claims that
-nothing was changed.
+sentence (never a traceback, no personal data beyond pseudonymous ids, never a
+long or hostile value from a file or the command line) and an exit code. A
+command marks its :class:`Outcome` as committed as soon as the library returns
+a committed result, so that a failure afterwards (while printing) never claims
+that nothing was changed.
 """
 
 from __future__ import annotations

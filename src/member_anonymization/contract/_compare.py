@@ -1,7 +1,8 @@
 """How the contract compares what an adapter did with what the rule demands.
 
 Differences are reported by record id and field name, never by value, so that
-a :class:`ContractViolation` holds no personal data.
+a :class:`ContractViolation` holds no personal data beyond ids (a member's id is
+pseudonymous).
 """
 
 from __future__ import annotations

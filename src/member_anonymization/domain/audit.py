@@ -1,4 +1,7 @@
-"""What the library writes: reminders and audit entries (never personal data)."""
+"""What the library writes: reminders and audit entries.
+
+They hold no personal data beyond the member's pseudonymous id.
+"""
 
 from __future__ import annotations
 

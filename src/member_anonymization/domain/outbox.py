@@ -52,7 +52,8 @@ class Notice:
         language: The language of ``subject`` and ``body``.
         subject: A one-line subject.
         body: The text, with the request id, dates, the club's name and the
-            reasons; never personal data.
+            reasons (with the ids and amounts they name); it names no person
+            and holds no contact details.
     """
 
     kind: NoticeKind = attrs.field(metadata=c.check(c.member_of(NoticeKind)))
@@ -88,7 +89,8 @@ class OutboxMessage:
 
     Attributes:
         kind: ``member_anonymized`` or ``notice``.
-        member_id: The member it concerns (an id, never personal data).
+        member_id: The member it concerns: a pseudonymous id, the message's
+            only personal data.
         created_at: When it was written (for an event: the anonymization time).
         request_id: The erasure request it belongs to, if any.
         mode: How the member was anonymized (events only).

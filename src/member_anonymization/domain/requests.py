@@ -1,11 +1,12 @@
 """Erasure requests (GDPR Art. 12 and 17): the member's request to be forgotten.
 
-A request is the club's evidence (Art. 5(2)) and holds no personal data: ids,
-instants, dates, codes. It is ``open`` until it ends exactly once as
-``completed`` (the member was anonymized), ``withdrawn`` or ``rejected``; a
-closed request never changes again. Its deadline is one month from the local
-date of receipt (:func:`request_deadline`), and may be extended once, before it
-has passed, to at most three months from receipt (:func:`latest_extension`).
+A request is the club's evidence (Art. 5(2)) and holds no personal data beyond
+the member's pseudonymous id: ids, instants, dates, codes. It is ``open`` until
+it ends exactly once as ``completed`` (the member was anonymized),
+``withdrawn`` or ``rejected``; a closed request never changes again. Its
+deadline is one month from the local date of receipt
+(:func:`request_deadline`), and may be extended once, before it has passed, to
+at most three months from receipt (:func:`latest_extension`).
 
 The transitions are methods that return a new record; they raise
 :class:`RequestStateError` when the rules forbid them, so a service checks

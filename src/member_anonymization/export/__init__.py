@@ -20,8 +20,8 @@ export time.
 
 A kind whose profile tab is hidden is left out and named in ``omitted``: once
 a member is anonymized the Finances, Log and Documents tabs are gone, so their
-export holds no personal data (invoices keep the buyer's name as issued, but
-they are no longer part of the profile).
+export holds no personal data beyond the member's pseudonymous id (invoices
+keep the buyer's name as issued, but they are no longer part of the profile).
 
 :func:`read_export` reads an export (JSON or ZIP) back into domain objects.
 """

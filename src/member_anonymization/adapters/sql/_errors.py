@@ -1,4 +1,8 @@
-"""Errors of the SQL adapter. Messages name tables and ids, never personal data."""
+"""Errors of the SQL adapter.
+
+Messages name tables and ids (a member's is pseudonymous), never other personal
+data.
+"""
 
 from __future__ import annotations
 

@@ -257,9 +257,9 @@ class SqlStore:
         :func:`~member_anonymization.serialization.parse_json`.
 
         Args:
-            source: The file's path, its bytes, or a binary stream (a stream
-                that cannot seek, such as standard input, is first read into
-                memory).
+            source: The file's path, its bytes, or a binary stream, read from
+                its current position (a stream that cannot seek, such as a
+                pipe, or one not at its start is first read into memory).
 
         Raises:
             DatasetError: Listing every problem of the file, in file order.
@@ -271,7 +271,7 @@ class SqlStore:
         if isinstance(source, str | os.PathLike):
             with Path(source).open("rb") as file:
                 return self._load_stream(file)
-        if not source.seekable():
+        if not source.seekable() or source.tell():
             copy = io.BytesIO()
             shutil.copyfileobj(source, copy)
             copy.seek(0)
