@@ -25,12 +25,14 @@ from member_anonymization.domain import (
     Network,
     NoticeKind,
     OutboxKind,
+    OutboxMessage,
     Permission,
     Purchase,
     RejectionReason,
     RequestStatus,
     Wallet,
 )
+from member_anonymization.domain.calendar import add_months
 from member_anonymization.erasure import (
     RequestAlreadyOpen,
     RequestCompleted,
@@ -45,7 +47,7 @@ from member_anonymization.erasure import (
 )
 from member_anonymization.serialization import Dataset, unstructure_dataset
 from member_anonymization.testing import FixedClock, InMemoryStore
-from tests.oracle import expected_for, expected_outcome
+from tests.oracle import expected_for, expected_outcome, home_club_date
 from tests.stats import statistics
 from tests.strategies import (
     DESK_ID,
@@ -58,7 +60,6 @@ from tests.strategies import (
     earliest_today,
     eligible_variant,
     find_traces,
-    home_club_date,
     instants,
     member_day,
     money,
@@ -100,6 +101,11 @@ def _local_date(data: Dataset, club_id: str, at: dt.datetime) -> dt.date:
     """The club's calendar date at ``at``."""
     (club,) = [c for c in data.clubs if c.id == club_id]
     return club.local_date(at)
+
+
+def _notice_kind(message: OutboxMessage) -> NoticeKind | None:
+    """The kind of a notice (``None`` for a ``member_anonymized`` event)."""
+    return None if message.notice is None else message.notice.kind
 
 
 def _new(before: tuple[Any, ...], after: tuple[Any, ...]) -> list[Any]:
@@ -168,24 +174,31 @@ class ClubLife(RuleBasedStateMachine):
             requests = [r for r in requests if r.is_open] or requests
         return _pick(requests, index)  # type: ignore[no-any-return]
 
-    def _target_days(self, today: dt.date) -> list[dt.date]:
-        """Days ahead worth landing on: month ends, deadlines and the ends of blocking contracts."""
+    def _target_days(self, today: dt.date, aim: str) -> list[dt.date]:
+        """Days ahead worth landing on: deadlines, month ends, or the ends of blocking contracts.
+
+        Deadlines (the first and the one in force) and contract ends come with
+        the day before and the day after.
+        """
         data = self._data()
-        ahead = [today + dt.timedelta(days=n) for n in range(1, MAX_DAYS_AHEAD + 1)]
-        found = {d for d in ahead if d.day >= 28 or d.day == 1}
-        holders = {r.member_id for r in data.erasure_requests if r.is_open}
-        edges = [
-            d for r in data.erasure_requests if r.is_open for d in (r.deadline, r.current_deadline)
-        ]
-        edges += [
-            d
-            for k in data.contracts
-            if k.member_id in holders
-            for d in (k.end, k.terminated_on)
-            if d is not None
-        ]
-        found |= {d + dt.timedelta(days=shift) for d in edges for shift in (-1, 0, 1)}
-        return sorted(d for d in found if today < d <= ahead[-1])
+        last = today + dt.timedelta(days=MAX_DAYS_AHEAD)
+        opened = [r for r in data.erasure_requests if r.is_open]
+        if aim == "month_end":
+            ahead = (today + dt.timedelta(days=n) for n in range(1, MAX_DAYS_AHEAD + 1))
+            return [d for d in ahead if d.day >= 28 or d.day == 1]
+        if aim == "deadline":
+            edges = [d for r in opened for d in (r.deadline, r.current_deadline)]
+        else:
+            holders = {r.member_id for r in opened}
+            edges = [
+                d
+                for k in data.contracts
+                if k.member_id in holders
+                for d in (k.end, k.terminated_on)
+                if d is not None
+            ]
+        found = {d + dt.timedelta(days=shift) for d in edges for shift in (-1, 0, 1)}
+        return sorted(d for d in found if today < d <= last)
 
     # -------------------------------------------------------------------- rules
 
@@ -467,13 +480,14 @@ class ClubLife(RuleBasedStateMachine):
             not anonymize or self._may(before, actor_id, Permission.ANONYMIZE_MEMBER)
         )
         assert isinstance(result, RequestNotPermitted) == (not permitted)
-        if isinstance(result, RequestNotPermitted | RequestAlreadyOpen):
-            assert opened == (
-                [result.request] if isinstance(result, RequestAlreadyOpen) else opened
-            )
+        if isinstance(result, RequestNotPermitted):
             assert after == before
             return
-        assert opened == []
+        if opened:
+            assert result == RequestAlreadyOpen(request=opened[0])
+            assert after == before
+            return
+        assert not isinstance(result, RequestAlreadyOpen)
         (request,) = _new(before.erasure_requests, after.erasure_requests)
         assert request == result.request
         if member_id in {m.id for m in before.members if m.anonymized_at is not None}:
@@ -492,6 +506,8 @@ class ClubLife(RuleBasedStateMachine):
             assert isinstance(result, RequestReceived)
             assert request.is_open
             assert after.members == before.members
+            kinds = [_notice_kind(m) for m in _new(before.outbox, after.outbox)]
+            assert kinds == [NoticeKind.RECEIVED]
 
     @precondition(lambda self: self._data().erasure_requests)
     @rule(
@@ -515,26 +531,43 @@ class ClubLife(RuleBasedStateMachine):
         actor_id = self._actor(before, actor)
         until = None
         if days is not None:
-            until = min(chosen.deadline + dt.timedelta(days=days), chosen.latest_extension)
+            until = min(
+                chosen.deadline + dt.timedelta(days=days), add_months(chosen.received_on, 3)
+            )
         result = self._desk().extend(chosen.id, actor=actor_id, reason=reason, until=until)
         after = self._data()
         event(f"extend: {result.status}")
         day = _local_date(before, chosen.club_id, self.clock.now())
-        refusal = chosen.extension_refusal(day)
+        refusal = (
+            "closed"
+            if chosen.status is not RequestStatus.OPEN
+            else "already_extended"
+            if chosen.extension is not None
+            else "deadline_passed"
+            if day > chosen.deadline
+            else None
+        )
         if not self._may(before, actor_id, Permission.HANDLE_ERASURE_REQUESTS):
             assert isinstance(result, RequestNotPermitted)
         elif refusal is not None:
-            assert isinstance(result, RequestUnchanged)
-            assert (result.reason, result.request) == (refusal, chosen)
+            assert result == RequestUnchanged(request=chosen, reason=refusal)  # type: ignore[arg-type]
         else:
             assert isinstance(result, RequestExtended)
             extension = result.request.extension
             assert extension is not None
-            assert extension.deadline == (chosen.latest_extension if until is None else until)
-            assert chosen.deadline < extension.deadline <= chosen.latest_extension
-            assert (extension.reason, extension.by) == (reason, actor_id)
+            latest = add_months(chosen.received_on, 3)
+            assert extension.deadline == (latest if until is None else until)
+            assert chosen.deadline < extension.deadline <= latest
+            assert (extension.reason, extension.by, extension.at) == (
+                reason,
+                actor_id,
+                self.clock.now(),
+            )
             assert result.request == attrs.evolve(chosen, extension=extension)
+            assert {r.id: r for r in after.erasure_requests}[chosen.id] == result.request
             assert after.members == before.members
+            kinds = [_notice_kind(m) for m in _new(before.outbox, after.outbox)]
+            assert kinds == [NoticeKind.EXTENDED]
             return
         assert after == before
 
@@ -573,19 +606,23 @@ class ClubLife(RuleBasedStateMachine):
         event(f"{'withdraw' if reason is None else 'reject'}: {result.status}")
         if not self._may(before, actor_id, Permission.HANDLE_ERASURE_REQUESTS):
             assert isinstance(result, RequestNotPermitted)
-        elif not chosen.is_open:
-            assert isinstance(result, RequestUnchanged)
-            assert (result.reason, result.request) == ("closed", chosen)
+        elif chosen.status is not RequestStatus.OPEN:
+            assert result == RequestUnchanged(request=chosen, reason="closed")
         else:
-            expected = (
-                chosen.withdrawn(at=self.clock.now(), by=actor_id)
-                if reason is None
-                else chosen.rejected(at=self.clock.now(), by=actor_id, reason=reason)
+            status = RequestStatus.WITHDRAWN if reason is None else RequestStatus.REJECTED
+            expected = attrs.evolve(
+                chosen,
+                status=status,
+                closed_at=self.clock.now(),
+                closed_by=actor_id,
+                rejection_reason=reason,
             )
             assert isinstance(result, RequestWithdrawn if reason is None else RequestRejected)
             assert result.request == expected
             assert {r.id: r for r in after.erasure_requests}[chosen.id] == expected
             assert (after.members, after.audit) == (before.members, before.audit)
+            kinds = [_notice_kind(m) for m in _new(before.outbox, after.outbox)]
+            assert kinds == ([] if reason is None else [NoticeKind.REJECTED])
             return
         assert after == before
 
@@ -607,19 +644,19 @@ class ClubLife(RuleBasedStateMachine):
         self._process(days_back, batch_size)
 
     @rule(
-        aim=st.integers(0, 3),
+        aim=st.sampled_from(("deadline", "deadline", "month_end", "contract_end", "any")),
         pick=PICK,
         days=st.integers(1, MAX_DAYS_AHEAD),
         time=TIMES_OF_DAY,
         run=st.integers(0, 3).map(bool),
     )
-    def next_days(self, aim: int, pick: int, days: int, time: dt.time, run: bool) -> None:
-        """Days pass (1 to 40, often to a month's end, a deadline or a contract's end); a run."""
+    def next_days(self, aim: str, pick: int, days: int, time: dt.time, run: bool) -> None:
+        """Days pass (1 to 40, often to a deadline or a month's end), then mostly the daily run."""
         today = self._today()
-        targets = self._target_days(today)
-        day = _pick(targets, pick) if aim and targets else today + dt.timedelta(days=days)
+        targets = [] if aim == "any" else self._target_days(today, aim)
+        day = _pick(targets, pick) if targets else today + dt.timedelta(days=days)
         self.clock.at = dt.datetime.combine(day, time)
-        event(f"days pass: {'a chosen day' if aim and targets else 'any day'}")
+        event(f"days pass: to {aim if targets else 'any'} day")
         if run:
             self._process(None, 200)
 
