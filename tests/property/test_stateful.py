@@ -205,7 +205,7 @@ class ClubLife(RuleBasedStateMachine):
     @initialize(
         dataset=datasets(max_members=5),
         time_of_day=TIMES_OF_DAY,
-        asked=st.lists(st.tuples(PICK, RECEIVED_AGO), max_size=3),
+        asked=st.lists(st.tuples(PICK, RECEIVED_AGO), min_size=1, max_size=3),
     )
     def load(
         self,
@@ -626,17 +626,34 @@ class ClubLife(RuleBasedStateMachine):
             return
         assert after == before
 
-    @rule(member=PICK)
-    def settle(self, member: int) -> None:
-        """Staff clear what blocks a member today (one who asked to be forgotten, mostly)."""
+    @rule(member=PICK, then_anonymize=st.booleans(), delete_all_notes=st.booleans())
+    def settle(self, member: int, then_anonymize: bool, delete_all_notes: bool) -> None:
+        """Staff clear what blocks a member who asked to be forgotten; the run or the desk erases.
+
+        With ``then_anonymize`` the front desk presses "anonymize" at once, which
+        completes the open request; otherwise the next processing run does.
+        """
         data = self._data()
         holders = sorted({r.member_id for r in data.erasure_requests if r.is_open})
         fresh = [m.id for m in data.members if m.anonymized_at is None]
         candidates = holders or fresh
-        if candidates:
-            member_id = _pick(candidates, member)
-            day = home_club_date(data, member_id, self.clock.now())
-            self.store = InMemoryStore(eligible_variant(data, member_id, day).sorted())
+        if not candidates:
+            return
+        member_id = _pick(candidates, member)
+        now = self.clock.now()
+        self.store = InMemoryStore(
+            eligible_variant(data, member_id, home_club_date(data, member_id, now)).sorted()
+        )
+        if then_anonymize:
+            self._anonymize(
+                Attempt(
+                    member_id=member_id,
+                    actor_id=DESK_ID,
+                    as_of=None,
+                    at=now,
+                    delete_all_notes=delete_all_notes,
+                )
+            )
 
     @rule(days_back=st.none() | st.sampled_from((0, 1, 3)), batch_size=st.sampled_from((1, 200)))
     def process_requests(self, days_back: int | None, batch_size: int) -> None:
