@@ -661,14 +661,24 @@ class ClubLife(RuleBasedStateMachine):
         self._process(days_back, batch_size)
 
     @rule(
-        aim=st.sampled_from(("deadline", "deadline", "month_end", "contract_end", "any")),
+        aim=st.sampled_from(("month_end", "contract_end", "any")),
         pick=PICK,
         days=st.integers(1, MAX_DAYS_AHEAD),
         time=TIMES_OF_DAY,
         run=st.integers(0, 3).map(bool),
     )
     def next_days(self, aim: str, pick: int, days: int, time: dt.time, run: bool) -> None:
-        """Days pass (1 to 40, often to a deadline or a month's end), then mostly the daily run."""
+        """Days pass (1 to 40, often to a month's end or a contract's end), then mostly a run."""
+        self._days_pass(aim, pick, days, time, run)
+
+    @precondition(lambda self: any(r.is_open for r in self._data().erasure_requests))
+    @rule(pick=PICK, days=st.integers(1, MAX_DAYS_AHEAD), time=TIMES_OF_DAY, run=st.booleans())
+    def to_a_deadline(self, pick: int, days: int, time: dt.time, run: bool) -> None:
+        """Days pass to an open request's deadline, the day before or the day after; a run."""
+        self._days_pass("deadline", pick, days, time, run)
+
+    def _days_pass(self, aim: str, pick: int, days: int, time: dt.time, run: bool) -> None:
+        """Move the clock on to a day of ``aim`` (any day when there is none); maybe a run."""
         today = self._today()
         targets = [] if aim == "any" else self._target_days(today, aim)
         day = _pick(targets, pick) if targets else today + dt.timedelta(days=days)
@@ -710,6 +720,8 @@ class ClubLife(RuleBasedStateMachine):
             assert statistics(after) == statistics(before)
         else:
             assert (after.members, after.audit) == (before.members, before.audit)
+        if any(_notice_kind(m) is NoticeKind.REFUSED for m in _new(before.outbox, after.outbox)):
+            event("process: a refused notice")
 
     # --------------------------------------------------------------- invariants
 
