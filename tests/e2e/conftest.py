@@ -16,10 +16,11 @@ import os
 import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -40,6 +41,7 @@ from tests.builders import (
     purchase,
     wallet,
 )
+from tests.e2e import _forkserver
 
 if TYPE_CHECKING:
     from tests.backends import PgServer
@@ -241,6 +243,44 @@ def _script() -> Path | None:
     return Path(found) if found else None
 
 
+REAL_PROCESSES_VARIABLE: Final = "E2E_REAL_PROCESSES"
+"""Set to 1 to run every command as a new process of the installed script."""
+
+_FORK_SERVER: list[str] = []
+"""The socket of this session's fork server, while it runs."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fork_server(script: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Start the fork server that :class:`Cli` runs commands through (unless told not to)."""
+    if os.environ.get(REAL_PROCESSES_VARIABLE) == "1" or not hasattr(os, "fork"):
+        yield
+        return
+    path = str(tmp_path_factory.mktemp("fork-server") / "socket")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.e2e._forkserver", path],
+        cwd=Path(__file__).resolve().parents[2],
+        env=_environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert server.stdout is not None
+    with server.stdout:
+        ready = server.stdout.readline().strip() == b"ready"
+    if not ready:
+        server.kill()
+        server.wait()
+        pytest.fail("the fork server of the end-to-end tests did not start")
+    _FORK_SERVER.append(path)
+    try:
+        yield
+    finally:
+        _FORK_SERVER.clear()
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
 @pytest.fixture(scope="session")
 def script() -> Path:
     """The installed console script (the ``cli`` extra must be installed)."""
@@ -271,6 +311,11 @@ def _environment() -> dict[str, str]:
     return env
 
 
+def _text(raw: bytes) -> str:
+    """Output as ``subprocess.run(text=True)`` gives it: UTF-8, universal newlines."""
+    return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _clean_terminal_text(raw: bytes) -> str:
     text = raw.decode("utf-8", errors="replace")
     return _ANSI.sub("", text).replace("\r\n", "\n").replace("\r", "")
@@ -295,7 +340,26 @@ class Cli:
         return [str(self.script), *(("--db", self.db) if with_db else ()), *args]
 
     def __call__(self, *args: str, stdin: str = "", with_db: bool = True) -> Result:
-        """Run the script without a terminal (stdin is a pipe holding ``stdin``)."""
+        """Run the script without a terminal (stdin is a pipe holding ``stdin``).
+
+        Through the session's fork server when it runs (see ``_forkserver``),
+        else as a new process of the installed script.
+        """
+        if _FORK_SERVER:
+            code, stdout, stderr = _forkserver.run(
+                _FORK_SERVER[0],
+                self.argv(args, with_db=with_db),
+                cwd=str(self.cwd),
+                env=_environment(),
+                stdin=stdin.encode(),
+                timeout=TIMEOUT,
+            )
+            return Result(
+                args=args,
+                returncode=code,
+                stdout=_text(stdout),
+                stderr=_text(stderr),
+            )
         done = subprocess.run(
             self.argv(args, with_db=with_db),
             cwd=self.cwd,
