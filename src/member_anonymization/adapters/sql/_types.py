@@ -71,7 +71,7 @@ class _EscapedText(TypeDecorator[str]):
     extra calls: the adapter reads and writes many of these values.
     """
 
-    impl = Text
+    impl: Any = Text
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> Any:
