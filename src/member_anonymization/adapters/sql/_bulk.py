@@ -20,10 +20,14 @@ __all__ = ["in_values", "insert_rows"]
 
 
 def in_values(conn: Connection, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
-    """``column IN values``: one array parameter on PostgreSQL, a list elsewhere."""
+    """``column IN values``: one array parameter on PostgreSQL, a list elsewhere.
+
+    Either way the values form one parameter of the statement (expanded into
+    ``?, ?, ...`` at execution on SQLite), not one bound literal each.
+    """
     if conn.dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))  # type: ignore[no-any-return]
-    return column.in_(values)  # type: ignore[no-any-return]
+    return column.in_(bindparam(None, list(values), type_=column.type, expanding=True))  # type: ignore[no-any-return]
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

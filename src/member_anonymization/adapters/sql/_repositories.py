@@ -118,14 +118,22 @@ class _Repository:
     def _delete_counted(
         self, table: Table, member_ids: Sequence[MemberId], *where: ColumnElement[bool]
     ) -> dict[MemberId, int]:
-        """Delete the members' rows of ``table``; count them per member."""
+        """Delete the members' rows of ``table``; count them per member.
+
+        On PostgreSQL the database counts: one row per member comes back, not
+        one per deleted record.
+        """
         if member_ids:
             self._uow.removing_personal_data()
         counts: Counter[MemberId] = Counter()
         column = table.c.member_id
         for chunk in _chunks(_unique(member_ids)):
             condition = and_(in_values(self._conn, column, chunk), *where)
-            if self._conn.dialect.delete_returning:
+            if self._conn.dialect.name == "postgresql":
+                removed = delete(table).where(condition).returning(column).cte("removed")
+                grouped = select(removed.c.member_id, func.count()).group_by(removed.c.member_id)
+                counts.update({row[0]: row[1] for row in self._conn.execute(grouped)})
+            elif self._conn.dialect.delete_returning:
                 result = self._conn.execute(delete(table).where(condition).returning(column))
                 counts.update(result.scalars())
             else:  # pragma: no cover - every supported database has DELETE ... RETURNING
