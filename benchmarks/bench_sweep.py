@@ -39,6 +39,10 @@ a reminder). The other half's last contract ended in 2026 or is open-ended.
 Rows are written straight into the reference schema (``executemany`` on
 SQLite, ``COPY`` on PostgreSQL), encoded by the schema's own column types.
 
+Under the table each N gets a line with the statements each side sent (one
+``executemany`` counts once) and the CPU time of each side's own process (the
+database server's not included).
+
 ``--profile DIR`` also runs the library side under ``cProfile`` on a third
 copy (not timed) and writes its statistics to ``DIR/library-<backend>-<N>.prof``.
 
@@ -73,7 +77,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, text
+from sqlalchemy import Connection, Engine, bindparam, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -586,8 +590,15 @@ def worker(
     """
     store = SqlStore.open(db)
     store.check_schema()
+    statements = [0]
+
+    @event.listens_for(store.engine, "before_cursor_execute")
+    def count(*_: Any) -> None:
+        statements[0] += 1  # an executemany counts once: one call of the driver
+
     before = max_rss_mib()
     began = time.time()
+    cpu = time.process_time()
     started = time.perf_counter()
     held = 0
     if side == "library":
@@ -606,6 +617,7 @@ def worker(
         with store.engine.connect() as conn:
             anonymized = run_floor(conn)
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     ended = time.time()
     store.dispose()
     print(
@@ -618,6 +630,8 @@ def worker(
                 "held_elsewhere": held,
                 "rss_before": before,
                 "rss_peak": max_rss_mib(),
+                "statements": statements[0],
+                "cpu": cpu,
             }
         )
     )
@@ -851,6 +865,18 @@ def measure_workers(
     return lines
 
 
+def work(result: dict[str, Any], batch_size: int) -> str:
+    """The statements each side sent and the CPU time of its own process."""
+    lib, flo = result["library"], result["floor"]
+    due = result["members"] // 2  # every other member is due (see member_kinds)
+    batches = max(1, -(-due // batch_size))  # besides: the plan and the last (short) page
+    return (
+        f"statements: library {lib['statements']:,} (about {lib['statements'] / batches:.0f} a batch "
+        f"of {batch_size}), floor {flo['statements']}; CPU time of the process (the "
+        f"database server's not included): library {lib['cpu']:.2f} s, floor {flo['cpu']:.2f} s"
+    )
+
+
 def rate(side: dict[str, Any]) -> float:
     """Anonymized members per second."""
     return float(side["anonymized"] / side["seconds"])
@@ -921,6 +947,7 @@ def main() -> None:
                 result = measure(backend, members, copies, args)
                 results.append(result)
                 print(f"{line(result)}   (generated in {result['generated']:.0f} s)", flush=True)
+                print(f"           {work(result, args.batch_size)}", flush=True)
     for backend, _ in backends:
         mine = {r["members"]: r for r in results if r["backend"] == backend}
         if 10_000 in mine and 100_000 in mine:
