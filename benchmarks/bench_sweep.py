@@ -870,8 +870,9 @@ def work(result: dict[str, Any], batch_size: int) -> str:
     lib, flo = result["library"], result["floor"]
     due = result["members"] // 2  # every other member is due (see member_kinds)
     batches = max(1, -(-due // batch_size))  # besides: the plan and the last (short) page
+    each = lib["statements"] / batches
     return (
-        f"statements: library {lib['statements']:,} (about {lib['statements'] / batches:.0f} a batch "
+        f"statements: library {lib['statements']:,} (about {each:.0f} a batch "
         f"of {batch_size}), floor {flo['statements']}; CPU time of the process (the "
         f"database server's not included): library {lib['cpu']:.2f} s, floor {flo['cpu']:.2f} s"
     )
