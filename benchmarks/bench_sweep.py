@@ -40,8 +40,9 @@ Rows are written straight into the reference schema (``executemany`` on
 SQLite, ``COPY`` on PostgreSQL), encoded by the schema's own column types.
 
 Under the table each N gets a line with the statements each side sent (one
-``executemany`` counts once) and the CPU time of each side's own process (the
-database server's not included).
+``executemany`` counts once) and the CPU time of each side's own process, and
+on PostgreSQL that of its server process (read from ``/proc``: a local server
+on Linux only).
 
 ``--profile DIR`` also runs the library side under ``cProfile`` on a third
 copy (not timed) and writes its statistics to ``DIR/library-<backend>-<N>.prof``.
@@ -62,6 +63,7 @@ import cProfile
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import resource
 import secrets
@@ -580,6 +582,23 @@ def max_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def server_seconds(pids: set[int]) -> float | None:
+    """CPU seconds of these PostgreSQL server processes so far (a local server on Linux).
+
+    ``None`` for SQLite (no server process) or when ``/proc`` cannot tell.
+    """
+    if not pids:
+        return None
+    total = 0.0
+    try:
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+    return total
+
+
 def worker(
     side: str, db: str, batch_size: int, profile: str | None, *, shared: bool = False
 ) -> None:
@@ -591,10 +610,24 @@ def worker(
     store = SqlStore.open(db)
     store.check_schema()
     statements = [0]
+    backends: set[int] = set()
 
     @event.listens_for(store.engine, "before_cursor_execute")
     def count(*_: Any) -> None:
         statements[0] += 1  # an executemany counts once: one call of the driver
+
+    if store.dialect == "postgresql":
+
+        @event.listens_for(store.engine, "connect")
+        def remember(dbapi_connection: Any, _: Any) -> None:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                backends.add(cursor.fetchone()[0])
+
+        store.engine.dispose()  # the connections to come announce their server process
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    server_cpu = server_seconds(backends)
 
     before = max_rss_mib()
     began = time.time()
@@ -619,6 +652,9 @@ def worker(
     seconds = time.perf_counter() - started
     cpu = time.process_time() - cpu
     ended = time.time()
+    if server_cpu is not None:
+        after = server_seconds(backends)
+        server_cpu = None if after is None else after - server_cpu
     store.dispose()
     print(
         json.dumps(
@@ -632,6 +668,7 @@ def worker(
                 "rss_peak": max_rss_mib(),
                 "statements": statements[0],
                 "cpu": cpu,
+                "server_cpu": server_cpu,
             }
         )
     )
@@ -871,10 +908,15 @@ def work(result: dict[str, Any], batch_size: int) -> str:
     due = result["members"] // 2  # every other member is due (see member_kinds)
     batches = max(1, -(-due // batch_size))  # besides: the plan and the last (short) page
     each = lib["statements"] / batches
+
+    def cpu(side: dict[str, Any]) -> str:
+        server = side.get("server_cpu")
+        return f"{side['cpu']:.2f} s" + ("" if server is None else f" + server {server:.2f} s")
+
     return (
         f"statements: library {lib['statements']:,} (about {each:.0f} a batch "
-        f"of {batch_size}), floor {flo['statements']}; CPU time of the process (the "
-        f"database server's not included): library {lib['cpu']:.2f} s, floor {flo['cpu']:.2f} s"
+        f"of {batch_size}), floor {flo['statements']}; CPU time: library {cpu(lib)}, "
+        f"floor {cpu(flo)}"
     )
 
 
