@@ -4,6 +4,7 @@ Run by hand (not a test)::
 
     .venv/bin/python benchmarks/bench_sweep.py [--members 10000 100000] [--postgres URL]
         [--batch-size 200] [--profile DIR]
+    .venv/bin/python benchmarks/bench_sweep.py --postgres URL --workers 1 2 4 [--members N]
 
 For each N it generates N members into a SQLite file (and, with ``--postgres``,
 into a new PostgreSQL database made for the run and dropped afterwards; the
@@ -38,8 +39,21 @@ a reminder). The other half's last contract ended in 2026 or is open-ended.
 Rows are written straight into the reference schema (``executemany`` on
 SQLite, ``COPY`` on PostgreSQL), encoded by the schema's own column types.
 
+Under the table each N gets a line with the statements each side sent (one
+``executemany`` counts once) and the CPU time of each side's own process, and
+on PostgreSQL that of its server process (read from ``/proc``: a local server
+on Linux only).
+
 ``--profile DIR`` also runs the library side under ``cProfile`` on a third
 copy (not timed) and writes its statistics to ``DIR/library-<backend>-<N>.prof``.
+
+``--workers N [N ...]`` measures something else, on PostgreSQL only: for each
+N, N library sweeps in N processes started together on one copy of the
+database. It prints their aggregate throughput (members anonymized by all of
+them over the time from the first start to the last end) and how many members
+a worker found held by another. It checks that the workers' counts add up to
+a single worker's on another copy, that every anonymized member has exactly
+one audit entry, and that the copy ends in the state of the single run.
 """
 
 from __future__ import annotations
@@ -49,6 +63,7 @@ import cProfile
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import resource
 import secrets
@@ -64,7 +79,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, text
+from sqlalchemy import Connection, Engine, bindparam, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -567,12 +582,58 @@ def max_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def worker(side: str, db: str, batch_size: int, profile: str | None) -> None:
-    """Run one side on ``db`` and print one JSON line with the figures."""
+def server_seconds(pids: set[int]) -> float | None:
+    """CPU seconds of these PostgreSQL server processes so far (a local server on Linux).
+
+    ``None`` for SQLite (no server process) or when ``/proc`` cannot tell.
+    """
+    if not pids:
+        return None
+    total = 0.0
+    try:
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+    return total
+
+
+def worker(
+    side: str, db: str, batch_size: int, profile: str | None, *, shared: bool = False
+) -> None:
+    """Run one side on ``db`` and print one JSON line with the figures.
+
+    ``shared``: other workers sweep the same database at once, so members held
+    by them are expected (they anonymize those).
+    """
     store = SqlStore.open(db)
     store.check_schema()
+    statements = [0]
+    backends: set[int] = set()
+
+    @event.listens_for(store.engine, "before_cursor_execute")
+    def count(*_: Any) -> None:
+        statements[0] += 1  # an executemany counts once: one call of the driver
+
+    if store.dialect == "postgresql":
+
+        @event.listens_for(store.engine, "connect")
+        def remember(dbapi_connection: Any, _: Any) -> None:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                backends.add(cursor.fetchone()[0])
+
+        store.engine.dispose()  # the connections to come announce their server process
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    server_cpu = server_seconds(backends)
+
     before = max_rss_mib()
+    began = time.time()
+    cpu = time.process_time()
     started = time.perf_counter()
+    held = 0
     if side == "library":
         sweep = RetentionSweep(store.unit_of_work, clock=FixedClock(NOW), batch_size=batch_size)
         if profile is None:
@@ -581,29 +642,41 @@ def worker(side: str, db: str, batch_size: int, profile: str | None) -> None:
             profiler = cProfile.Profile()
             report = profiler.runcall(sweep.run, as_of=AS_OF)
             profiler.dump_stats(profile)
-        if report.errors or report.held_elsewhere:
+        if report.errors or (report.held_elsewhere and not shared):
             raise SystemExit("the sweep reported errors or members held elsewhere")
         anonymized = len(report.anonymized)
+        held = len(report.held_elsewhere)
     else:
         with store.engine.connect() as conn:
             anonymized = run_floor(conn)
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    ended = time.time()
+    if server_cpu is not None:
+        after = server_seconds(backends)
+        server_cpu = None if after is None else after - server_cpu
     store.dispose()
     print(
         json.dumps(
             {
                 "seconds": seconds,
+                "began": began,
+                "ended": ended,
                 "anonymized": anonymized,
+                "held_elsewhere": held,
                 "rss_before": before,
                 "rss_peak": max_rss_mib(),
+                "statements": statements[0],
+                "cpu": cpu,
+                "server_cpu": server_cpu,
             }
         )
     )
 
 
-def spawn(side: str, db: str, batch_size: int, profile: Path | None = None) -> dict[str, Any]:
-    """Run one side in a fresh child process and return its figures."""
-    command = [
+def worker_command(side: str, db: str, batch_size: int) -> list[str]:
+    """The command line of a child process running one side on ``db``."""
+    return [
         sys.executable,
         __file__,
         "--worker",
@@ -613,13 +686,37 @@ def spawn(side: str, db: str, batch_size: int, profile: Path | None = None) -> d
         "--batch-size",
         str(batch_size),
     ]
+
+
+def figures_of(side: str, returncode: int, stdout: str, stderr: str) -> dict[str, Any]:
+    """The figures a child process printed (its last line), or exit with its error."""
+    if returncode != 0:
+        raise SystemExit(f"the {side} side failed:\n{stderr}")
+    figures: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    return figures
+
+
+def spawn(side: str, db: str, batch_size: int, profile: Path | None = None) -> dict[str, Any]:
+    """Run one side in a fresh child process and return its figures."""
+    command = worker_command(side, db, batch_size)
     if profile is not None:
         command += ["--profile-file", str(profile)]
     done = subprocess.run(command, check=False, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"the {side} side failed:\n{done.stderr}")
-    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return figures
+    return figures_of(side, done.returncode, done.stdout, done.stderr)
+
+
+def spawn_sweepers(count: int, db: str, batch_size: int) -> list[dict[str, Any]]:
+    """Run ``count`` library sweeps on ``db`` at once, each in its own process."""
+    command = [*worker_command("library", db, batch_size), "--shared"]
+    children = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(count)
+    ]
+    results = []
+    for child in children:
+        stdout, stderr = child.communicate()
+        results.append(figures_of("library", child.returncode, stdout, stderr))
+    return results
 
 
 # ----------------------------------------------------------------------------- end state
@@ -749,6 +846,80 @@ def measure(backend: str, members: int, copies: Copies, args: argparse.Namespace
     }
 
 
+def measure_workers(
+    server: str, members: int, counts: list[int], args: argparse.Namespace
+) -> list[str]:
+    """N sweep processes on one PostgreSQL database, for each N; the lines to print.
+
+    Each N sweeps its own copy. Every due and eligible member must be anonymized
+    exactly once (one audit entry each, the workers' counts adding up to the
+    single run's) and the copy must end in the state of a single-worker run.
+    """
+    lines = []
+    with postgres_copies(server, members, 1 + len(counts)) as (urls, _):
+        single = spawn("library", urls[0], args.batch_size)
+        expected = single["anonymized"]
+        reference = end_state(urls[0])
+        for count, url in zip(counts, urls[1:], strict=True):
+            runs = spawn_sweepers(count, url, args.batch_size)
+            seconds = max(r["ended"] for r in runs) - min(r["began"] for r in runs)
+            anonymized = sum(r["anonymized"] for r in runs)
+            held = sum(r["held_elsewhere"] for r in runs)
+            problems = []
+            if anonymized != expected:
+                problems.append(f"the workers reported {anonymized} anonymized, not {expected}")
+            engine = create_sql_engine(url)
+            try:
+                with engine.connect() as conn:
+                    entries, distinct = conn.execute(
+                        text(
+                            "SELECT COUNT(*), COUNT(DISTINCT member_id) FROM audit_entries "
+                            "WHERE action = 'anonymize'"
+                        )
+                    ).one()
+                    marked = conn.execute(
+                        text("SELECT COUNT(*) FROM members WHERE anonymized_at IS NOT NULL")
+                    ).scalar_one()
+            finally:
+                engine.dispose()
+            if not entries == distinct == marked == expected:
+                problems.append(
+                    f"{entries} audit entries for {distinct} members, {marked} marked, "
+                    f"{expected} expected"
+                )
+            state = end_state(url)
+            differ = sorted(t for t in state if state[t] != reference[t])
+            if differ:
+                problems.append(f"the end state differs from one worker's in {', '.join(differ)}")
+            if problems:
+                raise SystemExit(f"{count} workers, {members}: " + "; ".join(problems))
+            lines.append(
+                f"{count:>7} {members:>9,} {anonymized:>10,} {seconds:>9.2f} "
+                f"{anonymized / seconds:>12,.0f} {held:>14,}   "
+                "(each anonymized exactly once; end state = one worker's)"
+            )
+            print(lines[-1], flush=True)
+    return lines
+
+
+def work(result: dict[str, Any], batch_size: int) -> str:
+    """The statements each side sent and the CPU time of its own process."""
+    lib, flo = result["library"], result["floor"]
+    due = result["members"] // 2  # every other member is due (see member_kinds)
+    batches = max(1, -(-due // batch_size))  # besides: the plan and the last (short) page
+    each = lib["statements"] / batches
+
+    def cpu(side: dict[str, Any]) -> str:
+        server = side.get("server_cpu")
+        return f"{side['cpu']:.2f} s" + ("" if server is None else f" + server {server:.2f} s")
+
+    return (
+        f"statements: library {lib['statements']:,} (about {each:.0f} a batch "
+        f"of {batch_size}), floor {flo['statements']}; CPU time: library {cpu(lib)}, "
+        f"floor {cpu(flo)}"
+    )
+
+
 def rate(side: dict[str, Any]) -> float:
     """Anonymized members per second."""
     return float(side["anonymized"] / side["seconds"])
@@ -772,12 +943,32 @@ def main() -> None:
     parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL server")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--profile", type=Path, metavar="DIR", help="also profile the library")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="instead: N sweep processes at once on one PostgreSQL database (needs --postgres)",
+    )
+    parser.add_argument("--shared", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker", choices=("library", "floor"), help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--profile-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.db, args.batch_size, args.profile_file)
+        worker(args.worker, args.db, args.batch_size, args.profile_file, shared=args.shared)
+        return
+    if args.workers:
+        if not args.postgres or not answers(args.postgres):
+            raise SystemExit("--workers needs --postgres URL of a server that answers")
+        print(f"sweep workers on one PostgreSQL database (batch size {args.batch_size})")
+        print("rate: anonymized members per second, all workers together, first start to last end")
+        print(
+            f"{'workers':>7} {'members':>9} {'anonymized':>10} {'seconds':>9} "
+            f"{'aggregate/s':>12} {'held elsewhere':>14}"
+        )
+        for members in args.members:
+            measure_workers(args.postgres, members, args.workers, args)
         return
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -799,6 +990,7 @@ def main() -> None:
                 result = measure(backend, members, copies, args)
                 results.append(result)
                 print(f"{line(result)}   (generated in {result['generated']:.0f} s)", flush=True)
+                print(f"           {work(result, args.batch_size)}", flush=True)
     for backend, _ in backends:
         mine = {r["members"]: r for r in results if r["backend"] == backend}
         if 10_000 in mine and 100_000 in mine:

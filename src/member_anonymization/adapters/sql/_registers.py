@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, final
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import insert, select, update
 
 from member_anonymization.adapters.sql import _rows as rows
 from member_anonymization.adapters.sql import _schema as s
+from member_anonymization.adapters.sql._bulk import in_values, insert_rows
 from member_anonymization.adapters.sql._types import split_instant
 from member_anonymization.domain import (
     AuditEntry,
@@ -56,7 +57,8 @@ class SqlRequests(_Register):
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
             statement = select(table).where(
-                table.c.member_id.in_(chunk), table.c.status == RequestStatus.OPEN.value
+                in_values(self._conn, table.c.member_id, chunk),
+                table.c.status == RequestStatus.OPEN.value,
             )
             for row in self._conn.execute(statement):
                 out[row.member_id] = rows.erasure_request_from(row)
@@ -110,9 +112,8 @@ class SqlOutbox(_Register):
     """Events and notices for the host to deliver."""
 
     def add(self, messages: Sequence[OutboxMessage]) -> None:
-        """Insert the messages (one executemany)."""
-        if messages:
-            self._conn.execute(insert(s.outbox_messages), [rows.outbox_row(m) for m in messages])
+        """Insert the messages (one statement)."""
+        insert_rows(self._conn, s.outbox_messages, [rows.outbox_row(m) for m in messages])
 
     def get(self, message_id: str) -> OutboxMessage | None:
         """The message, or ``None``."""
@@ -152,7 +153,7 @@ class SqlOutbox(_Register):
             chunk = wanted[start : start + _CHUNK]
             statement = (
                 update(table)
-                .where(and_(table.c.id.in_(chunk), table.c.delivered_at.is_(None)))
+                .where(in_values(self._conn, table.c.id, chunk), table.c.delivered_at.is_(None))
                 .values(delivered_at=utc, delivered_at_offset=offset)
                 .returning(table.c.id)
             )

@@ -25,7 +25,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
     literal,
     null,
     select,
@@ -34,6 +33,7 @@ from sqlalchemy import (
 
 from member_anonymization.adapters.sql import _rows as rows
 from member_anonymization.adapters.sql import _schema as s
+from member_anonymization.adapters.sql._bulk import in_values, insert_rows
 from member_anonymization.adapters.sql._engine import SQLITE_BEGIN, adapter_connection
 from member_anonymization.adapters.sql._registers import SqlOutbox, SqlRequests, anonymizations
 from member_anonymization.adapters.sql._residue import CheckpointResult, checkpoint_after_erasure
@@ -117,14 +117,22 @@ class _Repository:
     def _delete_counted(
         self, table: Table, member_ids: Sequence[MemberId], *where: ColumnElement[bool]
     ) -> dict[MemberId, int]:
-        """Delete the members' rows of ``table``; count them per member."""
+        """Delete the members' rows of ``table``; count them per member.
+
+        On PostgreSQL the database counts: one row per member comes back, not
+        one per deleted record.
+        """
         if member_ids:
             self._uow.removing_personal_data()
         counts: Counter[MemberId] = Counter()
         column = table.c.member_id
         for chunk in _chunks(_unique(member_ids)):
-            condition = and_(column.in_(chunk), *where)
-            if self._conn.dialect.delete_returning:
+            condition = and_(in_values(self._conn, column, chunk), *where)
+            if self._conn.dialect.name == "postgresql":
+                removed = delete(table).where(condition).returning(column).cte("removed")
+                grouped = select(removed.c.member_id, func.count()).group_by(removed.c.member_id)
+                counts.update({row[0]: row[1] for row in self._conn.execute(grouped)})
+            elif self._conn.dialect.delete_returning:
                 result = self._conn.execute(delete(table).where(condition).returning(column))
                 counts.update(result.scalars())
             else:  # pragma: no cover - every supported database has DELETE ... RETURNING
@@ -157,7 +165,7 @@ class SqlMembers(_Repository):
         for chunk in _chunks(sorted(set(member_ids))):
             statement = (
                 select(s.members.c.id)
-                .where(s.members.c.id.in_(chunk))
+                .where(in_values(self._conn, s.members.c.id, chunk))
                 .order_by(s.members.c.id)
                 .with_for_update(skip_locked=skip_locked)
             )
@@ -179,7 +187,9 @@ class SqlMembers(_Repository):
             values = rows.personal_columns(personal)
             for chunk in _chunks(_unique(member_ids)):
                 self._conn.execute(
-                    update(s.members).where(s.members.c.id.in_(chunk)).values(**values)
+                    update(s.members)
+                    .where(in_values(self._conn, s.members.c.id, chunk))
+                    .values(**values)
                 )
 
     def delete_photos(self, member_ids: Sequence[MemberId]) -> Mapping[MemberId, int]:
@@ -192,7 +202,7 @@ class SqlMembers(_Repository):
         for chunk in _chunks(_unique(member_ids)):
             self._conn.execute(
                 update(s.members)
-                .where(s.members.c.id.in_(chunk))
+                .where(in_values(self._conn, s.members.c.id, chunk))
                 .values(anonymized_at=utc, anonymized_at_offset=offset)
             )
 
@@ -212,7 +222,7 @@ class SqlFacts(_Repository):
         conn = self._conn
         found = [
             rows.member_from(r)
-            for r in conn.execute(member_select().where(s.members.c.id.in_(chunk)))
+            for r in conn.execute(member_select().where(in_values(conn, s.members.c.id, chunk)))
         ]
         if not found:
             return {}
@@ -221,7 +231,8 @@ class SqlFacts(_Repository):
         def of(table: Table, build: Callable[[Any], T]) -> dict[MemberId, list[T]]:
             by_member: dict[MemberId, list[T]] = defaultdict(list)
             key = table.c.id if "id" in table.c else table.c.member_id
-            statement = select(table).where(table.c.member_id.in_(ids)).order_by(key)
+            where = in_values(conn, table.c.member_id, ids)
+            statement = select(table).where(where).order_by(key)
             for row in conn.execute(statement):
                 by_member[row.member_id].append(build(row))
             return by_member
@@ -281,9 +292,8 @@ class SqlReminders(_Repository):
     """Reminders for the clubs' staff."""
 
     def add(self, reminders: Sequence[Reminder]) -> None:
-        """Insert the reminders (one executemany)."""
-        if reminders:
-            self._conn.execute(insert(s.reminders), [rows.reminder_row(r) for r in reminders])
+        """Insert the reminders (one statement)."""
+        insert_rows(self._conn, s.reminders, [rows.reminder_row(r) for r in reminders])
 
 
 @final
@@ -291,9 +301,8 @@ class SqlAudit(_Repository):
     """The audit trail."""
 
     def add(self, entries: Sequence[AuditEntry]) -> None:
-        """Insert the entries (one executemany)."""
-        if entries:
-            self._conn.execute(insert(s.audit_entries), [rows.audit_row(e) for e in entries])
+        """Insert the entries (one statement)."""
+        insert_rows(self._conn, s.audit_entries, [rows.audit_row(e) for e in entries])
 
     def anonymizations(
         self, *, after: str | None = None, limit: int = 1000

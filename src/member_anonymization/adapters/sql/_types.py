@@ -55,10 +55,23 @@ def _unescape_nul(value: str) -> str:
     return _ESCAPED.sub(lambda m: "\x00" if m[1] == "0" else m[1], value[1:])
 
 
-class FreeText(TypeDecorator[str]):
-    """Text of any length; on PostgreSQL a value holding NUL is stored escaped."""
+def _escape_optional(value: str | None) -> str | None:
+    return value if value is None else _escape_nul(value)
 
-    impl = Text
+
+def _unescape_optional(value: str | None) -> str | None:
+    return value if value is None or not value.startswith(_MARK) else _unescape_nul(value)
+
+
+class _EscapedText(TypeDecorator[str]):
+    """Text escaped on PostgreSQL when it holds NUL; one plain function per value.
+
+    The processors are those :meth:`process_bind_param` and
+    :meth:`process_result_value` describe, without the generic wrapper's
+    extra calls: the adapter reads and writes many of these values.
+    """
+
+    impl: Any = Text
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> Any:
@@ -73,8 +86,33 @@ class FreeText(TypeDecorator[str]):
             return value  # type: ignore[no-any-return]
         return _unescape_nul(value)
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """:meth:`process_bind_param` as one function (none on SQLite)."""
+        inner = self.impl_instance.bind_processor(dialect)
+        if dialect.name != "postgresql":
+            return inner
+        if inner is None:
+            return _escape_optional
+        return lambda value: inner(_escape_optional(value))
 
-class Identifier(TypeDecorator[str]):
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        """:meth:`process_result_value` as one function (none on SQLite)."""
+        inner = self.impl_instance.result_processor(dialect, coltype)
+        if dialect.name != "postgresql":
+            return inner
+        if inner is None:
+            return _unescape_optional
+        return lambda value: _unescape_optional(inner(value))
+
+
+class FreeText(_EscapedText):
+    """Text of any length; on PostgreSQL a value holding NUL is stored escaped."""
+
+    impl = Text
+    cache_ok = True
+
+
+class Identifier(_EscapedText):
     """A record id, ordered by code point (``VARCHAR COLLATE "C"`` on PostgreSQL)."""
 
     impl = String
@@ -85,18 +123,6 @@ class Identifier(TypeDecorator[str]):
         if dialect.name == "postgresql":
             return dialect.type_descriptor(String(collation="C"))
         return dialect.type_descriptor(String(200))
-
-    def process_bind_param(self, value: str | None, dialect: Dialect) -> Any:
-        """The id, escaped on PostgreSQL when it holds NUL."""
-        if value is None or dialect.name != "postgresql":
-            return value
-        return _escape_nul(value)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
-        """The original id."""
-        if value is None or dialect.name != "postgresql":
-            return value  # type: ignore[no-any-return]
-        return _unescape_nul(value)
 
 
 _SQLITE_FORMAT: Final = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
