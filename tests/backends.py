@@ -28,7 +28,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import pytest
 
@@ -297,7 +297,11 @@ class PgServer:
         with self._admin.begin() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
         self._schemas.append(schema)
-        url = make_url(self.url).update_query_dict({"options": f"-csearch_path={schema}"})
+        url = make_url(self.url).update_query_dict(
+            # Commits need not wait for the log to reach the disk: these tests never
+            # crash the server, and every commit still happens in order.
+            {"options": f"-csearch_path={schema} -csynchronous_commit=off"}
+        )
         store = SqlStore.open(url, **options)
         self._stores.append(store)
         return store
@@ -370,6 +374,19 @@ def _as_make_store(
 
 for _name, _backend in SQL_BACKENDS.items():
     BACKENDS[_name] = _as_make_store(_backend)
+
+
+LOCAL_BACKENDS: Final = ["memory", "sqlite"]
+"""The backends of ``make_store`` that need no server (for ``parametrize(..., indirect=True)``)."""
+
+FAULT_EXAMPLES_ON_POSTGRES: Final = 10
+"""Examples of a property that fails each repository call in turn, on PostgreSQL.
+
+Each example is dozens of runs there (one per call of the operation), so a
+third of the profile's examples keeps such a test's time in line with the
+others; memory and SQLite run the profile's count, and the ``thorough``
+profile runs 1,000 everywhere (``tests/conftest.py``).
+"""
 
 
 def _params(names: list[str]) -> list[Any]:

@@ -31,7 +31,7 @@ from member_anonymization.domain import Club, Member, Network, NoteType, Persona
 from member_anonymization.policy import MemberFacts, evaluate
 from member_anonymization.serialization import COLLECTIONS, Dataset, unstructure_dataset
 from member_anonymization.testing import FixedClock, InjectedFailure
-from tests.backends import MakeStore, Store
+from tests.backends import FAULT_EXAMPLES_ON_POSTGRES, LOCAL_BACKENDS, MakeStore, Store
 from tests.oracle import expected_for, expected_outcome
 from tests.stats import statistics
 from tests.strategies import (
@@ -270,9 +270,7 @@ def test_check_agrees_with_oracle(
     assert store.snapshot() == before
 
 
-@given(scenario=scenarios(max_attempts=1, max_members=3))
-@with_stores
-def test_failure_at_any_call_leaves_store_unchanged(
+def _test_failure_at_any_call_leaves_store_unchanged(
     make_store: MakeStore, scenario: Scenario
 ) -> None:
     """Whichever repository call fails, the store is exactly as before."""
@@ -298,6 +296,26 @@ def test_failure_at_any_call_leaves_store_unchanged(
         # The store is still usable and gives the undisturbed answer.
         assert run(store, attempt, id_factory=counter_ids()) == expected
         assert store.snapshot() == expected_end
+
+
+@given(scenario=scenarios(max_attempts=1, max_members=3))
+@with_stores
+@pytest.mark.parametrize("make_store", LOCAL_BACKENDS, indirect=True)
+def test_failure_at_any_call_leaves_store_unchanged(
+    make_store: MakeStore, scenario: Scenario
+) -> None:
+    """Whichever repository call fails, the store is exactly as before."""
+    _test_failure_at_any_call_leaves_store_unchanged(make_store, scenario)
+
+
+@given(scenario=scenarios(max_attempts=1, max_members=3))
+@settings(with_stores, max_examples=FAULT_EXAMPLES_ON_POSTGRES)
+@pytest.mark.parametrize("make_store", ["postgres"], indirect=True)
+def test_failure_at_any_call_leaves_store_unchanged_on_postgres(
+    make_store: MakeStore, scenario: Scenario
+) -> None:
+    """The same on PostgreSQL, with fewer examples (each one fails every call in turn)."""
+    _test_failure_at_any_call_leaves_store_unchanged(make_store, scenario)
 
 
 @given(scenario=scenarios(max_attempts=1, first_eligible=True), data=st.data())

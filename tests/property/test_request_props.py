@@ -46,7 +46,7 @@ from member_anonymization.erasure import (
 from member_anonymization.policy import MemberFacts, evaluate
 from member_anonymization.serialization import COLLECTIONS, Dataset, unstructure_dataset
 from member_anonymization.testing import FaultInjector, FixedClock, InjectedFailure, InMemoryStore
-from tests.backends import MakeStore, Store
+from tests.backends import FAULT_EXAMPLES_ON_POSTGRES, LOCAL_BACKENDS, MakeStore, Store
 from tests.strategies import (
     DESK_ID,
     Advance,
@@ -623,9 +623,7 @@ def receptions(draw: st.DrawFn) -> tuple[Dataset, dt.datetime, str]:
     return dataset, at, member_id
 
 
-@given(case=receptions())
-@with_stores
-def test_a_failure_at_any_call_changes_nothing(
+def _test_a_failure_at_any_call_changes_nothing(
     make_store: MakeStore, case: tuple[Dataset, dt.datetime, str]
 ) -> None:
     """Receiving with ``anonymize``: whichever repository call fails, nothing changes.
@@ -658,6 +656,26 @@ def test_a_failure_at_any_call_changes_nothing(
         assert store.snapshot() == expected_end
 
 
+@given(case=receptions())
+@with_stores
+@pytest.mark.parametrize("make_store", LOCAL_BACKENDS, indirect=True)
+def test_a_failure_at_any_call_changes_nothing(
+    make_store: MakeStore, case: tuple[Dataset, dt.datetime, str]
+) -> None:
+    """Receiving with ``anonymize``: whichever repository call fails, nothing changes."""
+    _test_a_failure_at_any_call_changes_nothing(make_store, case)
+
+
+@given(case=receptions())
+@settings(with_stores, max_examples=FAULT_EXAMPLES_ON_POSTGRES)
+@pytest.mark.parametrize("make_store", ["postgres"], indirect=True)
+def test_a_failure_at_any_call_changes_nothing_on_postgres(
+    make_store: MakeStore, case: tuple[Dataset, dt.datetime, str]
+) -> None:
+    """The same on PostgreSQL, with fewer examples (each one fails every call in turn)."""
+    _test_a_failure_at_any_call_changes_nothing(make_store, case)
+
+
 def assert_whole(before: Dataset, after: Dataset, undisturbed: Dataset) -> None:
     """Each member with an open request is either as before or as the undisturbed run left them."""
     for request in before.erasure_requests:
@@ -669,9 +687,7 @@ def assert_whole(before: Dataset, after: Dataset, undisturbed: Dataset) -> None:
             ), request.member_id
 
 
-@given(world=run_worlds(max_members=2))
-@with_stores
-def test_a_failure_at_any_call_of_a_processing_run_is_retried_or_left_whole(
+def _test_a_failure_at_any_call_of_a_processing_run_is_retried_or_left_whole(
     make_store: MakeStore, world: RunWorld
 ) -> None:
     """One failing repository call anywhere in a processing run.
@@ -721,7 +737,25 @@ def test_a_failure_at_any_call_of_a_processing_run_is_retried_or_left_whole(
 
 @given(world=run_worlds(max_members=2))
 @with_stores
-def test_a_request_whose_unit_keeps_failing_is_left_as_it_was(
+@pytest.mark.parametrize("make_store", LOCAL_BACKENDS, indirect=True)
+def test_a_failure_at_any_call_of_a_processing_run_is_retried_or_left_whole(
+    make_store: MakeStore, world: RunWorld
+) -> None:
+    """One failing repository call anywhere in a processing run."""
+    _test_a_failure_at_any_call_of_a_processing_run_is_retried_or_left_whole(make_store, world)
+
+
+@given(world=run_worlds(max_members=2))
+@settings(with_stores, max_examples=FAULT_EXAMPLES_ON_POSTGRES)
+@pytest.mark.parametrize("make_store", ["postgres"], indirect=True)
+def test_a_failure_at_any_call_of_a_processing_run_is_retried_or_left_whole_on_postgres(
+    make_store: MakeStore, world: RunWorld
+) -> None:
+    """The same on PostgreSQL, with fewer examples (each one fails every call in turn)."""
+    _test_a_failure_at_any_call_of_a_processing_run_is_retried_or_left_whole(make_store, world)
+
+
+def _test_a_request_whose_unit_keeps_failing_is_left_as_it_was(
     make_store: MakeStore, world: RunWorld
 ) -> None:
     """A repository method that always fails: the requests it fails are reported and untouched.
@@ -771,3 +805,23 @@ def test_a_request_whose_unit_keeps_failing_is_left_as_it_was(
                 request_id,
             )
         event(f"failing {name}: {len(failed)} of {len(opened)} failed")
+
+
+@given(world=run_worlds(max_members=2))
+@with_stores
+@pytest.mark.parametrize("make_store", LOCAL_BACKENDS, indirect=True)
+def test_a_request_whose_unit_keeps_failing_is_left_as_it_was(
+    make_store: MakeStore, world: RunWorld
+) -> None:
+    """A repository method that always fails: the requests it fails are reported and untouched."""
+    _test_a_request_whose_unit_keeps_failing_is_left_as_it_was(make_store, world)
+
+
+@given(world=run_worlds(max_members=2))
+@settings(with_stores, max_examples=FAULT_EXAMPLES_ON_POSTGRES)
+@pytest.mark.parametrize("make_store", ["postgres"], indirect=True)
+def test_a_request_whose_unit_keeps_failing_is_left_as_it_was_on_postgres(
+    make_store: MakeStore, world: RunWorld
+) -> None:
+    """The same on PostgreSQL, with fewer examples (each one fails every call in turn)."""
+    _test_a_request_whose_unit_keeps_failing_is_left_as_it_was(make_store, world)
