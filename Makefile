@@ -63,7 +63,8 @@ test-thorough: $(STAMP)
 # The Django kit and examples/django_gym on the latest Django release, which needs
 # Python 3.12 or newer: the first such Python of PYTHON_LATEST, python3.14..3.12 and
 # pyenv's versions gets its own virtual environment, .venv-django-latest. Skipped,
-# with a message, when there is none. Not part of `make test`.
+# with a message, when there is none. Not part of `make test`; CI (.ci/run) runs it
+# after `make test`.
 PYTHON_LATEST ?=
 VENV_LATEST   := .venv-django-latest
 test-django-latest:
