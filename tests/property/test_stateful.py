@@ -155,12 +155,22 @@ class ClubLife(RuleBasedStateMachine):
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}s{next(self.serial)}"
 
+    def _options(self, *, delete_all_notes: bool = False) -> AnonymizationOptions:
+        """The services' options, with ids from this machine's counter.
+
+        Random ids would order the requests differently in every run of the
+        same steps, and the rules pick requests by their position.
+        """
+        return AnonymizationOptions(
+            delete_all_notes=delete_all_notes, id_factory=lambda: self._new_id("gen")
+        )
+
     def _today(self) -> dt.date:
         """The simulated day (UTC)."""
         return self.clock.at.astimezone(dt.UTC).date()
 
     def _desk(self) -> RequestDesk:
-        return RequestDesk(self.store.unit_of_work, clock=self.clock)
+        return RequestDesk(self.store.unit_of_work, clock=self.clock, options=self._options())
 
     def _actor(self, data: Dataset, actor: int | None) -> str:
         return DESK_ID if actor is None else _pick(data.employees, actor).id
@@ -424,7 +434,7 @@ class ClubLife(RuleBasedStateMachine):
         anonymizer = Anonymizer(
             self.store.unit_of_work,
             clock=FixedClock(attempt.at),
-            options=AnonymizationOptions(delete_all_notes=attempt.delete_all_notes),
+            options=self._options(delete_all_notes=attempt.delete_all_notes),
         )
         result = anonymizer.anonymize(
             attempt.member_id, actor=attempt.actor_id, as_of=attempt.as_of
@@ -694,7 +704,10 @@ class ClubLife(RuleBasedStateMachine):
         now = self.clock.now()
         as_of = None if days_back is None else earliest_today(before, now) - dt.timedelta(days_back)
         processor = RequestProcessor(
-            self.store.unit_of_work, clock=self.clock, batch_size=batch_size
+            self.store.unit_of_work,
+            clock=self.clock,
+            options=self._options(),
+            batch_size=batch_size,
         )
         report = processor.run(as_of=as_of)
         after = self._data()
