@@ -49,6 +49,7 @@ from tests.integration.test_sweep_concurrency import (
     DEADLINE,
     PgSchemas,
     Worker,
+    run_twice_side_by_side,
     url_text,
 )
 
@@ -277,16 +278,7 @@ def test_two_processing_threads_carry_out_each_request_exactly_once(
                 rendezvous.abort()
                 results.append(exc)
 
-    threads = [threading.Thread(target=run, daemon=True) for _ in range(2)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=DEADLINE)
-        assert not any(t.is_alive() for t in threads), "a processing thread is stuck"
-        after = setup.dump()
-    finally:
-        setup.dispose()
+    after = run_twice_side_by_side(run, setup, "processing")
     failures = [r for r in results if not isinstance(r, ProcessReport)]
     assert not failures, failures
     reports = [r.as_json() for r in results if isinstance(r, ProcessReport)]

@@ -388,6 +388,20 @@ def url_text(url: URL) -> str:
 # --------------------------------------------------------------------------------- checks
 
 
+def run_twice_side_by_side(run: Callable[[], None], setup: SqlStore, what: str) -> Dataset:
+    """Run ``run`` in two threads at once; the database afterwards (``setup`` is then disposed)."""
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=DEADLINE)
+        assert not any(t.is_alive() for t in threads), f"a {what} thread is stuck"
+        return setup.dump()
+    finally:
+        setup.dispose()
+
+
 def check_exactly_once(
     expected: Expected, reports: list[dict[str, Any]], before: Dataset, after: Dataset
 ) -> None:
@@ -474,16 +488,7 @@ def test_two_sweep_threads_anonymize_each_member_exactly_once(pg_schemas: PgSche
                 rendezvous.abort()
                 results.append(exc)
 
-    threads = [threading.Thread(target=run, daemon=True) for _ in range(2)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=DEADLINE)
-        assert not any(t.is_alive() for t in threads), "a sweep thread is stuck"
-        after = setup.dump()
-    finally:
-        setup.dispose()
+    after = run_twice_side_by_side(run, setup, "sweep")
     failures = [r for r in results if not isinstance(r, SweepReport)]
     assert not failures, failures
     reports = [r.as_json() for r in results if isinstance(r, SweepReport)]
