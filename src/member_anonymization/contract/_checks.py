@@ -525,6 +525,38 @@ def _pending(dataset: Dataset) -> list[OutboxMessage]:
     return sorted((m for m in dataset.outbox if m.delivered_at is None), key=_message_order)
 
 
+def _check_pages(
+    rule: str,
+    factory: Callable[[], UnitOfWork],
+    before: Dataset,
+    name: str,
+    method: Callable[[UnitOfWork], Callable[..., Iterable[Any]]],
+    records: Sequence[Any],
+    pages: Sequence[tuple[str | None, int]],
+) -> None:
+    """A paged reader gives ``records`` in order, each page as cut by id and as the reference does.
+
+    Args:
+        rule: The rule checked.
+        factory: The host's units of work.
+        before: What the host holds (the reference is loaded with it).
+        name: The method's name, for the messages.
+        method: The reader's method of a unit of work (``after``, ``limit``).
+        records: Everything it must return, in order.
+        pages: The ``(after, limit)`` pairs to ask for.
+    """
+    reference = InMemoryStore(before)
+    with factory() as uow, reference.unit_of_work() as expected_uow:
+        _in_order(rule, f"{name}()", method(uow)(), records)
+        for after, limit in pages:
+            want = [r for r in records if after is None or r.id > after][:limit]
+            label = f"{name}(after={after!r}, limit={limit})"
+            got = list(method(uow)(after=after, limit=limit))
+            _in_order(rule, label, got, want)
+            expected = method(expected_uow)(after=after, limit=limit)
+            _equal(rule, label + " compared with the reference", _ids(got), _ids(expected))
+
+
 def _in_order(rule: str, label: str, got: Iterable[Any], want: Sequence[Any]) -> None:
     """``got`` holds exactly the records ``want`` holds, in the same order."""
     records = list(got)
@@ -622,16 +654,9 @@ def check_open_requests_paging(harness: AdapterHarness) -> None:
         ("rq6", 5),
         (None, 0),
     )
-    reference = InMemoryStore(before)
-    with factory() as uow, reference.unit_of_work() as expected_uow:
-        _in_order(rule, "open_requests()", uow.requests.open_requests(), every)
-        for after, limit in pages:
-            want = [r for r in every if after is None or r.id > after][:limit]
-            label = f"open_requests(after={after!r}, limit={limit})"
-            got = list(uow.requests.open_requests(after=after, limit=limit))
-            _in_order(rule, label, got, want)
-            expected = expected_uow.requests.open_requests(after=after, limit=limit)
-            _equal(rule, label + " compared with the reference", _ids(got), _ids(expected))
+    _check_pages(
+        rule, factory, before, "open_requests", lambda uow: uow.requests.open_requests, every, pages
+    )
 
 
 def check_requests_all(harness: AdapterHarness) -> None:
@@ -730,16 +755,15 @@ def check_audit_anonymizations(harness: AdapterHarness) -> None:
         (ids[-1], 10),
         (None, 0),
     )
-    reference = InMemoryStore(before)
-    with factory() as uow, reference.unit_of_work() as expected_uow:
-        _in_order(rule, "anonymizations()", uow.audit.anonymizations(), entries)
-        for after, limit in pages:
-            want = [e for e in entries if after is None or e.id > after][:limit]
-            label = f"anonymizations(after={after!r}, limit={limit})"
-            got = list(uow.audit.anonymizations(after=after, limit=limit))
-            _in_order(rule, label, got, want)
-            expected = expected_uow.audit.anonymizations(after=after, limit=limit)
-            _equal(rule, label + " compared with the reference", _ids(got), _ids(expected))
+    _check_pages(
+        rule,
+        factory,
+        before,
+        "anonymizations",
+        lambda uow: uow.audit.anonymizations,
+        entries,
+        pages,
+    )
 
 
 # --------------------------------------------------------------------------- transactions
